@@ -1,0 +1,1 @@
+"""Data layer: canonical schema, column mapping, ingest with validation, simulator, samples."""

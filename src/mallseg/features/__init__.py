@@ -1,0 +1,1 @@
+"""Per-customer features computed in the workspace database, and the lenses that pick them."""

@@ -1,0 +1,1 @@
+"""Segmentation: preprocessing, algorithms, model selection, personas, assignment."""
