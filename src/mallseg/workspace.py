@@ -136,7 +136,7 @@ _SYSTEM_DDL = (
         PRIMARY KEY (run_id, segment_id)
     )""",
     """CREATE TABLE IF NOT EXISTS audit_log (
-        at TIMESTAMP,
+        logged_at TIMESTAMP,
         actor VARCHAR,
         action VARCHAR,
         target VARCHAR,
