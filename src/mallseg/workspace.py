@@ -300,8 +300,10 @@ class Workspace:
 
     @contextmanager
     def run(self, kind: str, parameters: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
-        """Record a run: yields a dict the caller fills with ``metrics``, ``summary`` and
-        ``model_path``; the row is written as ``ok`` on success and ``failed`` otherwise.
+        """Record a run in the ``runs`` table.
+
+        Yields a dict the caller fills with ``metrics``, ``summary`` and ``model_path``;
+        the row is written as ``ok`` on success and ``failed`` otherwise.
 
         The run id is available as ``record["run_id"]`` inside the block.
         """

@@ -155,7 +155,8 @@ CUSTOMERS = Table(
             "Annual income in thousands of currency units (k$)",
             minimum=0,
             maximum=100_000,
-            aliases=("annualincomek", "annualincome", "incomek", "annualincomekusd"),
+            aliases=("annualincomek", "annualincome", "incomek", "annualincomekusd", "income",
+                     "householdincome", "yearlyincome"),
         ),
         Column(
             "spending_score",

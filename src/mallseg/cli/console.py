@@ -1,0 +1,50 @@
+"""Terminal output shared by the commands: one console, progress bars, one-line errors."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    Progress,
+    TaskID,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
+
+__all__ = ["console", "error_console", "fail", "stage_progress"]
+
+console = Console(soft_wrap=True)
+error_console = Console(stderr=True)
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    """Print ``message`` as one error line on stderr and return the exit to raise."""
+    error_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    return typer.Exit(code)
+
+
+@contextmanager
+def stage_progress(title: str) -> Iterator[Callable[[str, float], None]]:
+    """A progress display with one bar per stage; yields ``update(stage, fraction)``."""
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TimeElapsedColumn(),
+        console=error_console,
+        transient=False,
+        disable=not error_console.is_terminal,
+    ) as progress:
+        tasks: dict[str, TaskID] = {}
+
+        def update(stage: str, fraction: float) -> None:
+            if stage not in tasks:
+                tasks[stage] = progress.add_task(f"{title}: {stage}", total=1.0)
+            progress.update(tasks[stage], completed=fraction)
+
+        yield update

@@ -1,0 +1,61 @@
+"""The ``mallseg`` command.
+
+Every command works on a workspace folder: ``--workspace PATH`` before the command, or the
+``MALLSEG_WORKSPACE`` environment variable, or ``./mallseg-workspace``. Bad input ends
+with one line on stderr naming the file, column or row and what was expected, and exit
+code 2; nothing is half-loaded.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from mallseg import __version__
+from mallseg.cli import data_commands, demo_command, segment_commands
+from mallseg.cli.state import CliState
+
+__all__ = ["app"]
+
+app = typer.Typer(
+    name="mallseg",
+    help="Turn a shopping mall's customer data into segments people act on.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"mallseg {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    workspace: Annotated[
+        Path | None,
+        typer.Option(
+            "--workspace", "-w", envvar="MALLSEG_WORKSPACE",
+            help="Workspace folder (default ./mallseg-workspace).",
+        ),
+    ] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log what happens.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show version.")
+    ] = False,
+) -> None:
+    """Turn a shopping mall's customer data into segments people act on."""
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    ctx.obj = CliState(workspace=workspace)
+
+
+data_commands.register(app)
+segment_commands.register(app)
+demo_command.register(app)

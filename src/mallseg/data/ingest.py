@@ -1,0 +1,551 @@
+"""Load a file into a canonical table of the workspace, validating every row.
+
+The steps, all in the workspace database: stage the file (:mod:`mallseg.data.readers`),
+map its columns (:mod:`mallseg.data.mapping`), type every value
+(:mod:`mallseg.data.parsing`), check emptiness of required fields, types, ranges, allowed
+values, duplicate keys and references to other tables, then merge the valid rows and put
+every other row into the ``quarantine`` table with its reason. Loading the same rows again
+adds nothing: keyed rows that are identical are counted as unchanged, keyed rows that
+differ update the mapped columns, and event rows without an id get a key derived from
+their content (and their occurrence number among identical rows of the file).
+
+The counts always reconcile: ``rows_read == rows_loaded + rows_quarantined`` and
+``rows_loaded == rows_new + rows_updated + rows_unchanged``.
+
+Examples
+--------
+>>> import tempfile, pathlib
+>>> from mallseg.workspace import Workspace
+>>> from mallseg.data.samples import classic_sample_path
+>>> folder = pathlib.Path(tempfile.mkdtemp())
+>>> with Workspace.open(folder / "ws") as ws:
+...     first = ingest_file(ws, "customers", classic_sample_path())
+...     again = ingest_file(ws, "customers", classic_sample_path())
+>>> first.rows_read, first.rows_new, first.rows_quarantined
+(200, 200, 0)
+>>> again.rows_new, again.rows_unchanged
+(0, 200)
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+
+from mallseg.data.errors import IngestError
+from mallseg.data.mapping import ColumnMapping, map_columns
+from mallseg.data.parsing import (
+    boolean_expr,
+    detect_datetime_format,
+    gender_expr,
+    number_expr,
+    text_expr,
+    timestamp_expr,
+)
+from mallseg.data.readers import STAGING_TABLE, StagedFile, run_with_progress, stage_file
+from mallseg.data.schema import CANONICAL_TABLES, Column, Table
+from mallseg.workspace import Workspace
+
+__all__ = ["IngestReport", "StageCallback", "ingest_file"]
+
+log = logging.getLogger(__name__)
+
+StageCallback = Callable[[str, float], None]
+"""Progress: called with the stage name (read, validate, load) and the fraction done."""
+
+TYPED_TABLE = "_typed"
+_INCOME_FULL_UNITS_MEDIAN = 1_000.0
+
+
+@dataclass
+class IngestReport:
+    """What one ingest did, with reconciled counts."""
+
+    ingest_id: str
+    table: str
+    source: str
+    rows_read: int
+    rows_loaded: int
+    rows_new: int
+    rows_updated: int
+    rows_unchanged: int
+    rows_quarantined: int
+    mapping: dict[str, str]
+    ignored_columns: list[str] = field(default_factory=list)
+    dropped_pii_columns: list[str] = field(default_factory=list)
+    registered: dict[str, int] = field(default_factory=dict)
+    top_reasons: list[tuple[str, int]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, object]:
+        """Plain-JSON form (for the API and ``--json`` output)."""
+        return {k: v for k, v in self.__dict__.items()}
+
+
+def ingest_file(
+    workspace: Workspace,
+    table_name: str,
+    path: str | Path,
+    *,
+    column_map: Mapping[str, str] | None = None,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+    sheet: str | None = None,
+    register_unknown: bool = False,
+    progress: StageCallback | None = None,
+) -> IngestReport:
+    """Validate and load ``path`` into canonical table ``table_name``.
+
+    Parameters
+    ----------
+    workspace:
+        The open workspace.
+    table_name:
+        One of customers, stores, visits, transactions, campaigns, exposures.
+    path:
+        A CSV, Parquet or Excel file, a folder of parts, or a glob.
+    column_map:
+        ``source -> canonical`` column names that win over the automatic mapping.
+    encoding, delimiter, sheet:
+        Override detection of a CSV's encoding (``utf8`` or ``latin1``) and delimiter, or
+        choose an Excel sheet.
+    register_unknown:
+        Add customers, stores or campaigns that rows refer to but the workspace lacks as
+        bare rows (id only) instead of quarantining those rows. Meant for transaction
+        exports that come without a customer table.
+    progress:
+        Called as work advances.
+
+    Raises
+    ------
+    IngestError
+        When the file cannot be used at all; nothing is loaded then.
+    """
+    if table_name not in CANONICAL_TABLES:
+        known = ", ".join(CANONICAL_TABLES)
+        raise IngestError(f"unknown table {table_name!r}: expected one of {known}")
+    table = CANONICAL_TABLES[table_name]
+    con = workspace.connection
+    started = _now()
+    ingest_id = f"ingest-{started.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
+
+    def stage_progress(name: str) -> Callable[[float], None]:
+        return lambda fraction: progress(name, fraction) if progress else None
+
+    staged = stage_file(con, path, encoding=encoding, delimiter=delimiter, sheet=sheet,
+                        progress=stage_progress("read"))
+    try:
+        mapping = map_columns(staged.columns, table, column_map, source_label=staged.label)
+        if staged.rows_read == 0:
+            raise IngestError(f"{staged.label}: no data rows below the header")
+        notes = list(staged.notes)
+        if progress:
+            progress("validate", 0.0)
+        con.execute("BEGIN TRANSACTION")
+        try:
+            _build_typed(con, table, mapping, staged, notes, stage_progress("validate"))
+            registered = _check_keys_and_references(con, table, register_unknown, notes)
+            counts = _merge(con, table, mapping, ingest_id, stage_progress("load"))
+            quarantined = _quarantine(con, table, staged, ingest_id, started)
+            rows_loaded = counts["new"] + counts["updated"] + counts["unchanged"]
+            if rows_loaded + quarantined != staged.rows_read:
+                raise RuntimeError(
+                    f"counts do not reconcile: read {staged.rows_read}, loaded {rows_loaded}, "
+                    f"quarantined {quarantined}"
+                )
+            report = IngestReport(
+                ingest_id=ingest_id,
+                table=table.name,
+                source=staged.label,
+                rows_read=staged.rows_read,
+                rows_loaded=rows_loaded,
+                rows_new=counts["new"],
+                rows_updated=counts["updated"],
+                rows_unchanged=counts["unchanged"],
+                rows_quarantined=quarantined,
+                mapping=dict(mapping.canonical_to_source),
+                ignored_columns=mapping.ignored,
+                dropped_pii_columns=mapping.dropped_pii,
+                registered=registered,
+                top_reasons=_top_reasons(con, ingest_id),
+                notes=notes,
+            )
+            _log_ingest(workspace, report, staged, started)
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS {STAGING_TABLE}")
+        con.execute(f"DROP TABLE IF EXISTS {TYPED_TABLE}")
+    if progress:
+        progress("load", 1.0)
+    return report
+
+
+def find_table_sources(folder: str | Path) -> dict[str, Path]:
+    r"""Canonical tables found in ``folder``, in load order.
+
+    Each is a file or a folder of parts named after the table (``customers.csv``,
+    ``visits/part-00000.parquet``, ...).
+
+    >>> import tempfile, pathlib
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (folder / "stores.csv").write_text("store_id\nS1\n")
+    >>> (folder / "visits").mkdir()
+    >>> sorted(find_table_sources(folder))
+    ['stores', 'visits']
+    """
+    from mallseg.data.schema import TABLE_LOAD_ORDER
+
+    base = Path(folder)
+    if not base.is_dir():
+        raise IngestError(f"{base}: not a folder; expected one with a file or folder per table")
+    found: dict[str, Path] = {}
+    for name in TABLE_LOAD_ORDER:
+        candidates = [base / name, *sorted(base.glob(f"{name}.*"))]
+        for candidate in candidates:
+            if candidate.exists():
+                found[name] = candidate
+                break
+    if not found:
+        raise IngestError(
+            f"{base}: no table found; expected files or folders named "
+            f"{', '.join(TABLE_LOAD_ORDER)}"
+        )
+    return found
+
+
+# -- typing and row checks -----------------------------------------------------------------
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _source_types(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    rows = con.execute(f"DESCRIBE {STAGING_TABLE}").fetchall()
+    return {str(r[0]): str(r[1]).upper() for r in rows}
+
+
+def _value_expr(
+    con: duckdb.DuckDBPyConnection, column: Column, source: str, source_type: str,
+    notes: list[str],
+) -> str:
+    src = f"src.{_quote(source)}"
+    if column.name == "gender":
+        return gender_expr(src)
+    kind = column.sql_type
+    if kind in ("INTEGER", "DOUBLE"):
+        expr = number_expr(src)
+        return f"CAST(round({expr}) AS BIGINT)" if kind == "INTEGER" else expr
+    if kind == "BOOLEAN":
+        return boolean_expr(src)
+    if kind in ("DATE", "TIMESTAMP"):
+        if source_type.startswith(("TIMESTAMP", "DATE")):
+            return f"CAST({src} AS {kind})"
+        fmt = detect_datetime_format(con, STAGING_TABLE, _quote(source))
+        if fmt is not None:
+            notes.append(f"{source}: read with date format {fmt}")
+        return f"CAST({timestamp_expr(src, fmt)} AS {kind})"
+    return text_expr(src)
+
+
+def _build_typed(
+    con: duckdb.DuckDBPyConnection,
+    table: Table,
+    mapping: ColumnMapping,
+    staged: StagedFile,
+    notes: list[str],
+    progress: Callable[[float], None],
+) -> None:
+    source_types = _source_types(con)
+    selects = ["src._source_file", "src._source_row"]
+    checks: list[str] = []
+    for column in table.columns:
+        source = mapping.canonical_to_source.get(column.name)
+        if source is None:
+            selects.append(f"CAST(NULL AS {column.sql_type}) AS {column.name}")
+            continue
+        value = _value_expr(con, column, source, source_types.get(source, "VARCHAR"), notes)
+        raw = text_expr(f"src.{_quote(source)}")
+        if column.name == "annual_income":
+            value = _income_in_thousands(con, value, source, notes)
+        selects.append(f"{value} AS {column.name}")
+        label = f"{column.name}"
+        if column.required:
+            checks.append(f"CASE WHEN {raw} IS NULL THEN '{label} is empty' END")
+        expected = _expected_text(column)
+        checks.append(
+            f"CASE WHEN {raw} IS NOT NULL AND ({value}) IS NULL THEN "
+            f"'{label}: ''' || left({raw}, 60) || ''' is not {expected}' END"
+        )
+        if column.minimum is not None or column.maximum is not None:
+            low = column.minimum if column.minimum is not None else "-infinity"
+            high = column.maximum if column.maximum is not None else "infinity"
+            checks.append(
+                f"CASE WHEN ({value}) < {low} OR ({value}) > {high} THEN "
+                f"'{label}: ' || CAST({value} AS VARCHAR) || ' is outside "
+                f"{_fmt(column.minimum)}..{_fmt(column.maximum)}' END"
+            )
+    reasons = f"concat_ws('; ', {', '.join(checks)})" if checks else "''"
+    sql = (
+        f"CREATE OR REPLACE TEMP TABLE {TYPED_TABLE} AS SELECT {', '.join(selects)}, "
+        f"{reasons} AS _reason FROM {STAGING_TABLE} AS src"
+    )
+    run_with_progress(con, sql, progress)
+    _derive_columns(con, table, mapping)
+
+
+def _expected_text(column: Column) -> str:
+    if column.name == "gender":
+        return "a gender (female, male, other)"
+    return {
+        "INTEGER": "a whole number",
+        "DOUBLE": "a number",
+        "BOOLEAN": "true or false (yes/no, 1/0)",
+        "DATE": "a date (e.g. 2026-01-31)",
+        "TIMESTAMP": "a date and time (e.g. 2026-01-31 14:05)",
+    }.get(column.sql_type, "text")
+
+
+def _fmt(value: float | None) -> str:
+    if value is None:
+        return ""
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+def _income_in_thousands(
+    con: duckdb.DuckDBPyConnection, value: str, source: str, notes: list[str]
+) -> str:
+    row = con.execute(f"SELECT median({value}) FROM {STAGING_TABLE} AS src").fetchone()
+    median = row[0] if row else None
+    if median is not None and median > _INCOME_FULL_UNITS_MEDIAN:
+        notes.append(
+            f"{source}: median {median:,.0f} reads as full currency units; "
+            "divided by 1000 to give annual_income in thousands"
+        )
+        return f"(({value}) / 1000.0)"
+    return value
+
+
+def _derive_columns(con: duckdb.DuckDBPyConnection, table: Table, mapping: ColumnMapping) -> None:
+    mapped = mapping.canonical_to_source
+    for name, expr in table.derived_columns.items():
+        if name in mapped:
+            continue
+        inputs_present = {
+            "amount": "quantity" in mapped and "unit_price" in mapped,
+            "age": "birth_year" in mapped,
+            "dwell_minutes": "entered_at" in mapped and "left_at" in mapped,
+        }.get(name, False)
+        if inputs_present:
+            con.execute(f"UPDATE {TYPED_TABLE} SET {name} = {expr}")
+            column = table.column(name)
+            if column.minimum is not None or column.maximum is not None:
+                low = column.minimum if column.minimum is not None else "-infinity"
+                high = column.maximum if column.maximum is not None else "infinity"
+                con.execute(
+                    f"UPDATE {TYPED_TABLE} SET _reason = concat_ws('; ', nullif(_reason, ''), "
+                    f"'{name} (derived): ' || CAST({name} AS VARCHAR) || ' is outside "
+                    f"{_fmt(column.minimum)}..{_fmt(column.maximum)}') "
+                    f"WHERE {name} < {low} OR {name} > {high}"
+                )
+        if table.column(name).required:
+            con.execute(
+                f"UPDATE {TYPED_TABLE} SET _reason = concat_ws('; ', nullif(_reason, ''), "
+                f"'{name} is empty') WHERE {name} IS NULL AND _reason = ''"
+            )
+    if table.name == "visits" and "left_at" in mapped:
+        con.execute(
+            f"UPDATE {TYPED_TABLE} SET _reason = 'left_at is before entered_at' "
+            "WHERE _reason = '' AND left_at < entered_at"
+        )
+    if table.name == "campaigns" and "end_date" in mapped and "start_date" in mapped:
+        con.execute(
+            f"UPDATE {TYPED_TABLE} SET _reason = 'end_date is before start_date' "
+            "WHERE _reason = '' AND end_date < start_date"
+        )
+
+
+# -- keys and references -------------------------------------------------------------------
+def _check_keys_and_references(
+    con: duckdb.DuckDBPyConnection, table: Table, register_unknown: bool, notes: list[str]
+) -> dict[str, int]:
+    key_cols = ", ".join(table.key)
+    if table.derived_key:
+        key = table.key[0]
+        content = [c for c in table.column_names if c != key]
+        parts = ", ".join(f"coalesce(CAST({c} AS VARCHAR), '')" for c in content)
+        con.execute(
+            f"UPDATE {TYPED_TABLE} SET {key} = d.derived FROM ("
+            f"SELECT _source_file, _source_row, left(md5(concat_ws(chr(31), {parts})), 24) || '-' "
+            f"|| CAST(row_number() OVER (PARTITION BY {parts} ORDER BY _source_file, _source_row)"
+            f" AS VARCHAR) AS derived FROM {TYPED_TABLE} WHERE {key} IS NULL AND _reason = '') d "
+            f"WHERE {TYPED_TABLE}._source_file = d._source_file "
+            f"AND {TYPED_TABLE}._source_row = d._source_row"
+        )
+    described = " ".join(f"{c} ' || coalesce(CAST(d.{c} AS VARCHAR), '') || '" for c in table.key)
+    con.execute(
+        f"UPDATE {TYPED_TABLE} SET _reason = 'duplicate {described}(first at row ' || "
+        f"CAST(d.first_row AS VARCHAR) || ')' FROM ("
+        f"SELECT _source_file, _source_row, {key_cols}, "
+        f"row_number() OVER (PARTITION BY {key_cols} ORDER BY _source_file, _source_row) AS rn, "
+        f"first_value(_source_row) OVER (PARTITION BY {key_cols} "
+        f"ORDER BY _source_file, _source_row) AS first_row "
+        f"FROM {TYPED_TABLE} WHERE _reason = '') d "
+        f"WHERE d.rn > 1 AND {TYPED_TABLE}._source_file = d._source_file "
+        f"AND {TYPED_TABLE}._source_row = d._source_row"
+    )
+    registered: dict[str, int] = {}
+    for ref in table.references:
+        missing_sql = (
+            f"SELECT DISTINCT t.{ref.column} FROM {TYPED_TABLE} t "
+            f"WHERE t._reason = '' AND t.{ref.column} IS NOT NULL AND NOT EXISTS ("
+            f"SELECT 1 FROM {ref.table} p WHERE p.{ref.target_column} = t.{ref.column})"
+        )
+        if register_unknown:
+            before = _count(con, ref.table)
+            con.execute(
+                f"INSERT INTO {ref.table} ({ref.target_column}, _ingest_id) "
+                f"SELECT {ref.column}, 'registered' FROM ({missing_sql})"
+            )
+            added = _count(con, ref.table) - before
+            if added:
+                registered[ref.table] = added
+            continue
+        con.execute(
+            f"UPDATE {TYPED_TABLE} SET _reason = '{ref.column} ''' || {ref.column} || "
+            f"''' is not in {ref.table}' WHERE _reason = '' AND {ref.column} IN ({missing_sql})"
+        )
+        unknown = _scalar(
+            con,
+            f"SELECT count(*) FROM {TYPED_TABLE} WHERE _reason LIKE '{ref.column} %' "
+            f"AND _reason LIKE '% is not in {ref.table}'",
+        )
+        if unknown:
+            notes.append(
+                f"{unknown} rows refer to {ref.table} missing from the workspace: ingest "
+                f"{ref.table} first, or pass --register-unknown to add them as bare rows"
+            )
+    return registered
+
+
+def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
+    row = con.execute(f"SELECT count(*) FROM {table}").fetchone()
+    return int(row[0]) if row else 0
+
+
+# -- merge and quarantine ------------------------------------------------------------------
+def _merge(
+    con: duckdb.DuckDBPyConnection,
+    table: Table,
+    mapping: ColumnMapping,
+    ingest_id: str,
+    progress: Callable[[float], None],
+) -> dict[str, int]:
+    derived = [
+        c for c in table.derived_columns
+        if c not in mapping.canonical_to_source
+    ]
+    stored = [c for c in table.column_names
+              if c in mapping.canonical_to_source or c in table.key or c in derived]
+    value_cols = [c for c in stored if c not in table.key]
+    join = " AND ".join(f"w.{k} = v.{k}" for k in table.key)
+    valid = f"(SELECT * FROM {TYPED_TABLE} WHERE _reason = '')"
+    differs = " OR ".join(f"w.{c} IS DISTINCT FROM v.{c}" for c in value_cols) or "false"
+
+    new_rows = _scalar(con, f"SELECT count(*) FROM {valid} v WHERE NOT EXISTS "
+                            f"(SELECT 1 FROM {table.name} w WHERE {join})")
+    updated = _scalar(con, f"SELECT count(*) FROM {valid} v JOIN {table.name} w ON {join} "
+                           f"WHERE {differs}")
+    total_valid = _scalar(con, f"SELECT count(*) FROM {valid} v")
+    if updated:
+        assignments = ", ".join(f"{c} = v.{c}" for c in value_cols)
+        con.execute(
+            f"UPDATE {table.name} AS w SET {assignments}, _ingest_id = '{ingest_id}' "
+            f"FROM {valid} v WHERE {join} AND ({differs})"
+        )
+    if new_rows:
+        cols = ", ".join(stored)
+        run_with_progress(
+            con,
+            f"INSERT INTO {table.name} ({cols}, _ingest_id) SELECT {cols}, '{ingest_id}' "
+            f"FROM {valid} v WHERE NOT EXISTS (SELECT 1 FROM {table.name} w WHERE {join})",
+            progress,
+        )
+    return {"new": new_rows, "updated": updated,
+            "unchanged": total_valid - new_rows - updated}
+
+
+def _scalar(con: duckdb.DuckDBPyConnection, sql: str) -> int:
+    row = con.execute(sql).fetchone()
+    return int(row[0]) if row and row[0] is not None else 0
+
+
+def _quarantine(
+    con: duckdb.DuckDBPyConnection, table: Table, staged: StagedFile, ingest_id: str,
+    started: datetime,
+) -> int:
+    raw_cols = ", ".join(f"{_quote(c)} := s.{_quote(c)}" for c in staged.columns)
+    con.execute(
+        "INSERT INTO quarantine SELECT ?, ?, t._source_file, t._source_row, t._reason, "
+        f"CAST(to_json(struct_pack({raw_cols})) AS VARCHAR), ? "
+        f"FROM {TYPED_TABLE} t JOIN {STAGING_TABLE} s "
+        "ON s._source_file = t._source_file AND s._source_row = t._source_row "
+        "WHERE t._reason <> ''",
+        [ingest_id, table.name, started],
+    )
+    for reject in staged.parse_rejects:
+        con.execute(
+            "INSERT INTO quarantine VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [ingest_id, table.name, reject.source_file, reject.line, reject.reason,
+             json.dumps({"line": reject.text}), started],
+        )
+    return _scalar(con, f"SELECT count(*) FROM {TYPED_TABLE} WHERE _reason <> ''") + len(
+        staged.parse_rejects
+    )
+
+
+def _top_reasons(con: duckdb.DuckDBPyConnection, ingest_id: str) -> list[tuple[str, int]]:
+    rows = con.execute(
+        "SELECT regexp_replace(regexp_replace(reason, '''[^'']*''', '…', 'g'), "
+        "'-?[0-9]+(\\.[0-9]+)? is outside', 'value is outside', 'g') AS kind, count(*) "
+        "FROM quarantine WHERE ingest_id = ? GROUP BY kind ORDER BY count(*) DESC, kind LIMIT 5",
+        [ingest_id],
+    ).fetchall()
+    return [(str(r[0]), int(r[1])) for r in rows]
+
+
+def _log_ingest(
+    workspace: Workspace, report: IngestReport, staged: StagedFile, started: datetime
+) -> None:
+    workspace.connection.execute(
+        "INSERT INTO ingest_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            report.ingest_id, report.table, report.source, staged.content_sha256,
+            json.dumps(report.mapping), report.rows_read, report.rows_loaded, report.rows_new,
+            report.rows_updated, report.rows_unchanged, report.rows_quarantined, started, _now(),
+        ],
+    )
+    workspace.audit(
+        "ingest",
+        report.table,
+        {
+            "source": report.source,
+            "ingest_id": report.ingest_id,
+            "rows_read": report.rows_read,
+            "rows_loaded": report.rows_loaded,
+            "rows_quarantined": report.rows_quarantined,
+            "registered": report.registered,
+        },
+    )
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)

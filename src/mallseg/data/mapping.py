@@ -1,0 +1,193 @@
+"""Map a file's column names onto a canonical table's columns.
+
+Names are compared after normalisation (lower case, letters and digits only), first
+against the canonical name, then against the known aliases in order of preference. An
+explicit mapping (``--map source=canonical``) always wins over the automatic one.
+
+Examples
+--------
+>>> from mallseg.data.schema import CANONICAL_TABLES
+>>> m = map_columns(
+...     ["CustomerID", "Genre", "Age", "Annual Income (k$)", "Spending Score (1-100)"],
+...     CANONICAL_TABLES["customers"],
+... )
+>>> m.canonical_to_source["annual_income"]
+'Annual Income (k$)'
+>>> m.canonical_to_source["gender"]
+'Genre'
+>>> m.ignored
+[]
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from mallseg.data.errors import IngestError
+from mallseg.data.schema import PII_COLUMN_NAMES, Table
+
+__all__ = ["ColumnMapping", "map_columns", "normalise_name", "parse_mapping_options"]
+
+
+def normalise_name(name: str) -> str:
+    """Lower-case ``name`` and keep only letters and digits.
+
+    >>> normalise_name("Spending Score (1-100)")
+    'spendingscore1100'
+    """
+    return re.sub(r"[^0-9a-z]", "", name.lower())
+
+
+@dataclass
+class ColumnMapping:
+    """How a file's columns map onto a canonical table."""
+
+    table: str
+    canonical_to_source: dict[str, str]
+    ignored: list[str] = field(default_factory=list)
+    """Source columns that map to nothing (kept out of the workspace)."""
+    dropped_pii: list[str] = field(default_factory=list)
+    """Source columns recognised as personal data: never stored."""
+    explicit: dict[str, str] = field(default_factory=dict)
+    """The part of the mapping the user gave (canonical -> source)."""
+
+    def describe(self) -> str:
+        """One line per mapped column, ``source -> canonical``."""
+        return ", ".join(f"{s} -> {c}" for c, s in self.canonical_to_source.items())
+
+
+def parse_mapping_options(options: Sequence[str]) -> dict[str, str]:
+    """Parse ``source=canonical`` options into a dict source -> canonical.
+
+    >>> parse_mapping_options(["Kunde=customer_id", "Alter = age"])
+    {'Kunde': 'customer_id', 'Alter': 'age'}
+
+    Raises
+    ------
+    IngestError
+        When an option is not of the form ``source=canonical``.
+    """
+    parsed: dict[str, str] = {}
+    for option in options:
+        source, sep, canonical = option.partition("=")
+        if not sep or not source.strip() or not canonical.strip():
+            raise IngestError(
+                f"--map {option!r}: expected SOURCE=CANONICAL, e.g. Kunde=customer_id"
+            )
+        parsed[source.strip()] = canonical.strip()
+    return parsed
+
+
+def map_columns(
+    source_columns: Sequence[str],
+    table: Table,
+    explicit: Mapping[str, str] | None = None,
+    *,
+    source_label: str = "file",
+) -> ColumnMapping:
+    """Map ``source_columns`` onto ``table``.
+
+    Parameters
+    ----------
+    source_columns:
+        Column names as they appear in the file.
+    table:
+        The canonical table being loaded.
+    explicit:
+        ``source -> canonical`` pairs given by the user; they win over automatic matches.
+    source_label:
+        Name of the file, used in error messages.
+
+    Raises
+    ------
+    IngestError
+        When an explicit mapping names a column the file does not have or a canonical
+        column the table does not have, or when a required column has no source.
+    """
+    explicit = dict(explicit or {})
+    canonical_names = set(table.column_names)
+    chosen: dict[str, str] = {}
+    for source, canonical in explicit.items():
+        if source not in source_columns:
+            raise IngestError(
+                f"{source_label}: --map names column {source!r}, which the file does not have; "
+                f"its columns are: {', '.join(source_columns)}"
+            )
+        if canonical not in canonical_names:
+            raise IngestError(
+                f"{source_label}: --map {source}={canonical}: table {table.name} has no column "
+                f"{canonical!r}; expected one of: {', '.join(table.column_names)}"
+            )
+        chosen[canonical] = source
+
+    taken = set(chosen.values())
+    normalised = {s: normalise_name(s) for s in source_columns if s not in taken}
+    for column in table.columns:
+        if column.name in chosen:
+            continue
+        candidates = (normalise_name(column.name), *column.aliases)
+        for candidate in candidates:
+            match = next(
+                (s for s, n in normalised.items() if n == candidate and s not in taken), None
+            )
+            if match is not None:
+                chosen[column.name] = match
+                taken.add(match)
+                break
+
+    dropped_pii: list[str] = []
+    ignored: list[str] = []
+    for source in source_columns:
+        if source in taken:
+            continue
+        if table.name == "customers" and normalise_name(source) in PII_COLUMN_NAMES:
+            dropped_pii.append(source)
+        else:
+            ignored.append(source)
+
+    missing = [
+        c for c in table.required_columns()
+        if c.name not in chosen and c.name not in table.derived_columns
+    ]
+    for derived, _expr in table.derived_columns.items():
+        if derived in chosen:
+            continue
+        column = table.column(derived)
+        if column.required and not _derivable(derived, table, chosen):
+            missing.append(column)
+    if missing:
+        first = missing[0]
+        hint = _derivation_hint(first.name, table)
+        raise IngestError(
+            f"{source_label}: no column for {table.name}.{first.name} ({first.meaning}){hint}; "
+            f"the file's columns are: {', '.join(source_columns)}. "
+            f"Name it with --map SOURCE={first.name}"
+        )
+    ordered = {c: chosen[c] for c in table.column_names if c in chosen}
+    return ColumnMapping(
+        table=table.name,
+        canonical_to_source=ordered,
+        ignored=ignored,
+        dropped_pii=dropped_pii,
+        explicit={c: s for s, c in explicit.items()},
+    )
+
+
+_DERIVATION_INPUTS: dict[str, tuple[str, ...]] = {
+    "amount": ("quantity", "unit_price"),
+    "age": ("birth_year",),
+    "dwell_minutes": ("entered_at", "left_at"),
+}
+
+
+def _derivable(column: str, table: Table, chosen: Mapping[str, str]) -> bool:
+    return all(c in chosen for c in _DERIVATION_INPUTS.get(column, ("?",)))
+
+
+def _derivation_hint(column: str, table: Table) -> str:
+    inputs = _DERIVATION_INPUTS.get(column)
+    if inputs and column in table.derived_columns:
+        return f" (or {' and '.join(inputs)} to derive it from)"
+    return ""

@@ -1,0 +1,148 @@
+"""SQL expressions that turn a source value (text, or a Parquet type) into a canonical value.
+
+Each builder returns a DuckDB expression that yields NULL where the value cannot be
+understood; the validation step compares it with the raw value to tell *empty* from
+*invalid*. Numbers accept thousands separators, a decimal comma, a currency sign and
+bracket ranges as surveys and loyalty exports write them ("45-54", "65+", "35-49K",
+"Under 15K": the middle of the range, the lower bound of an open range). Dates and
+timestamps use the one format that reads most values of the column (see
+:func:`detect_datetime_format`), so that 03/04/2024 is read the same way on every row.
+
+Examples
+--------
+>>> import duckdb
+>>> con = duckdb.connect()
+>>> sql = number_expr("'35-49K'")
+>>> con.execute(f"SELECT {sql}").fetchone()[0]
+42.0
+>>> con.execute(f"SELECT {number_expr(repr('1,234.5'))}, {number_expr(repr('12,5'))}").fetchone()
+(1234.5, 12.5)
+>>> con.execute(f"SELECT {gender_expr(repr(' Female '))}, {gender_expr(repr('M'))}").fetchone()
+('female', 'male')
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+__all__ = [
+    "DATETIME_FORMATS",
+    "boolean_expr",
+    "detect_datetime_format",
+    "gender_expr",
+    "number_expr",
+    "text_expr",
+    "timestamp_expr",
+]
+
+_NUM = r"([0-9]+(?:\.[0-9]+)?)"
+_RANGE = rf"^\$?\s*{_NUM}\s*[kK]?\s*(?:-|–|to)\s*\$?\s*{_NUM}\s*[kK]?$"
+_OPEN_UP = rf"^\$?\s*{_NUM}\s*[kK]?\s*\+$"
+_UNDER = rf"^(?:under|below|less than|<)\s*\$?\s*{_NUM}\s*[kK]?$"
+
+DATETIME_FORMATS: tuple[str, ...] = (
+    "%Y%m%d",
+    "%d/%m/%Y %H:%M:%S",
+    "%d/%m/%Y %H:%M",
+    "%d/%m/%Y",
+    "%m/%d/%Y %H:%M:%S",
+    "%m/%d/%Y %H:%M",
+    "%m/%d/%Y",
+    "%d-%m-%Y %H:%M:%S",
+    "%d-%m-%Y",
+    "%d.%m.%Y %H:%M",
+    "%d.%m.%Y",
+    "%Y/%m/%d %H:%M:%S",
+    "%Y/%m/%d",
+)
+"""Formats tried after ISO 8601, day-first before month-first when both read everything."""
+
+
+def text_expr(source: str) -> str:
+    """Trimmed text, NULL when empty.
+
+    >>> import duckdb
+    >>> con = duckdb.connect()
+    >>> con.execute(f"SELECT {text_expr(repr('  x '))}, {text_expr(repr(' '))}").fetchone()
+    ('x', None)
+    """
+    return f"nullif(trim(CAST({source} AS VARCHAR)), '')"
+
+
+def number_expr(source: str) -> str:
+    """A number read from ``source``, or NULL."""
+    v = f"regexp_replace({text_expr(source)}, '^\\$\\s*', '')"
+    plain = (
+        f"CASE WHEN regexp_matches({v}, '^-?[0-9]{{1,3}}(,[0-9]{{3}})+(\\.[0-9]+)?$') "
+        f"THEN TRY_CAST(replace({v}, ',', '') AS DOUBLE) "
+        f"WHEN regexp_matches({v}, '^-?[0-9]+,[0-9]+$') "
+        f"THEN TRY_CAST(replace({v}, ',', '.') AS DOUBLE) "
+        f"ELSE TRY_CAST({v} AS DOUBLE) END"
+    )
+    ranged = (
+        f"CASE WHEN regexp_matches({v}, '{_RANGE}') THEN "
+        f"(CAST(regexp_extract({v}, '{_RANGE}', 1) AS DOUBLE) + "
+        f"CAST(regexp_extract({v}, '{_RANGE}', 2) AS DOUBLE)) / 2 "
+        f"WHEN regexp_matches({v}, '{_OPEN_UP}') THEN "
+        f"CAST(regexp_extract({v}, '{_OPEN_UP}', 1) AS DOUBLE) "
+        f"WHEN regexp_matches(lower({v}), '{_UNDER}') THEN "
+        f"CAST(regexp_extract(lower({v}), '{_UNDER}', 1) AS DOUBLE) / 2 END"
+    )
+    fast = f"TRY_CAST({source} AS DOUBLE)"
+    return f"coalesce({fast}, {plain}, {ranged})"
+
+
+def boolean_expr(source: str) -> str:
+    """True/false from the usual spellings (1/0, yes/no, y/n, true/false, t/f), else NULL.
+
+    >>> import duckdb
+    >>> con = duckdb.connect()
+    >>> con.execute(f"SELECT {boolean_expr(repr('Yes'))}, {boolean_expr(repr('0'))}").fetchone()
+    (True, False)
+    """
+    v = f"lower({text_expr(source)})"
+    return (
+        f"CASE WHEN {v} IN ('1', 'true', 't', 'yes', 'y', '1.0') THEN true "
+        f"WHEN {v} IN ('0', 'false', 'f', 'no', 'n', '0.0') THEN false END"
+    )
+
+
+def gender_expr(source: str) -> str:
+    """Canonical gender (female, male, other) from common spellings; unknown -> NULL."""
+    v = f"lower({text_expr(source)})"
+    return (
+        f"CASE WHEN {v} IN ('f', 'female', 'woman', 'w', 'women', 'frau', 'femme') "
+        "THEN 'female' "
+        f"WHEN {v} IN ('m', 'male', 'man', 'men', 'mann', 'homme', 'h') THEN 'male' "
+        f"WHEN {v} IN ('other', 'o', 'x', 'diverse', 'd', 'non-binary', 'nonbinary', "
+        "'non binary') THEN 'other' END"
+    )
+
+
+def timestamp_expr(source: str, fmt: str | None) -> str:
+    """A timestamp read as ISO 8601 or with ``fmt`` (strptime), else NULL."""
+    v = text_expr(source)
+    iso = f"TRY_CAST({v} AS TIMESTAMP)"
+    if fmt is None:
+        return iso
+    return f"coalesce({iso}, try_strptime({v}, '{fmt}'))"
+
+
+def detect_datetime_format(
+    con: duckdb.DuckDBPyConnection, table: str, source: str, sample_rows: int = 20_000
+) -> str | None:
+    """The format (from :data:`DATETIME_FORMATS`) reading most values of a text column.
+
+    Returns None when ISO 8601 reads at least as many values as any other format.
+    """
+    v = text_expr(source)
+    sample = f"(SELECT {v} AS v FROM {table} WHERE {v} IS NOT NULL LIMIT {sample_rows})"
+    counts = ["count(TRY_CAST(v AS TIMESTAMP))"]
+    counts += [f"count(try_strptime(v, '{fmt}'))" for fmt in DATETIME_FORMATS]
+    row = con.execute(f"SELECT {', '.join(counts)} FROM {sample}").fetchone()
+    if row is None:
+        return None
+    best = max(range(len(row)), key=lambda i: (row[i], -i))
+    if best == 0 or row[best] == 0:
+        return None
+    return DATETIME_FORMATS[best - 1]
