@@ -6,8 +6,9 @@ __all__ = ["IngestError"]
 
 
 class IngestError(ValueError):
-    """A file cannot be used at all: the message names the file, the column and what was
-    expected, in one line.
+    """A file cannot be used at all.
+
+    The message names the file, the column and what was expected, in one line.
 
     >>> str(IngestError("visits.csv: column entered_at: expected a date and time"))
     'visits.csv: column entered_at: expected a date and time'

@@ -334,18 +334,28 @@ def _income_in_thousands(
     return value
 
 
+def _derivation_applies(table: Table, name: str, mapped: Mapping[str, str]) -> bool:
+    """True when ``name`` is absent from the file but all its inputs are present."""
+    derivation = table.derived_columns.get(name)
+    return (
+        name not in mapped
+        and derivation is not None
+        and all(i in mapped for i in derivation.inputs)
+    )
+
+
 def _derive_columns(con: duckdb.DuckDBPyConnection, table: Table, mapping: ColumnMapping) -> None:
     mapped = mapping.canonical_to_source
-    for name, expr in table.derived_columns.items():
+    if table.name == "visits" and "left_at" in mapped:
+        con.execute(
+            f"UPDATE {TYPED_TABLE} SET _reason = 'left_at is before entered_at' "
+            "WHERE _reason = '' AND left_at < entered_at"
+        )
+    for name, derivation in table.derived_columns.items():
         if name in mapped:
             continue
-        inputs_present = {
-            "amount": "quantity" in mapped and "unit_price" in mapped,
-            "age": "birth_year" in mapped,
-            "dwell_minutes": "entered_at" in mapped and "left_at" in mapped,
-        }.get(name, False)
-        if inputs_present:
-            con.execute(f"UPDATE {TYPED_TABLE} SET {name} = {expr}")
+        if _derivation_applies(table, name, mapped):
+            con.execute(f"UPDATE {TYPED_TABLE} SET {name} = {derivation.expression}")
             column = table.column(name)
             if column.minimum is not None or column.maximum is not None:
                 low = column.minimum if column.minimum is not None else "-infinity"
@@ -354,18 +364,13 @@ def _derive_columns(con: duckdb.DuckDBPyConnection, table: Table, mapping: Colum
                     f"UPDATE {TYPED_TABLE} SET _reason = concat_ws('; ', nullif(_reason, ''), "
                     f"'{name} (derived): ' || CAST({name} AS VARCHAR) || ' is outside "
                     f"{_fmt(column.minimum)}..{_fmt(column.maximum)}') "
-                    f"WHERE {name} < {low} OR {name} > {high}"
+                    f"WHERE _reason = '' AND ({name} < {low} OR {name} > {high})"
                 )
         if table.column(name).required:
             con.execute(
                 f"UPDATE {TYPED_TABLE} SET _reason = concat_ws('; ', nullif(_reason, ''), "
                 f"'{name} is empty') WHERE {name} IS NULL AND _reason = ''"
             )
-    if table.name == "visits" and "left_at" in mapped:
-        con.execute(
-            f"UPDATE {TYPED_TABLE} SET _reason = 'left_at is before entered_at' "
-            "WHERE _reason = '' AND left_at < entered_at"
-        )
     if table.name == "campaigns" and "end_date" in mapped and "start_date" in mapped:
         con.execute(
             f"UPDATE {TYPED_TABLE} SET _reason = 'end_date is before start_date' "
@@ -390,7 +395,7 @@ def _check_keys_and_references(
             f"WHERE {TYPED_TABLE}._source_file = d._source_file "
             f"AND {TYPED_TABLE}._source_row = d._source_row"
         )
-    described = " ".join(f"{c} ' || coalesce(CAST(d.{c} AS VARCHAR), '') || '" for c in table.key)
+    described = "".join(f"{c} ' || coalesce(CAST(d.{c} AS VARCHAR), '') || ' " for c in table.key)
     con.execute(
         f"UPDATE {TYPED_TABLE} SET _reason = 'duplicate {described}(first at row ' || "
         f"CAST(d.first_row AS VARCHAR) || ')' FROM ("
@@ -451,7 +456,7 @@ def _merge(
 ) -> dict[str, int]:
     derived = [
         c for c in table.derived_columns
-        if c not in mapping.canonical_to_source
+        if _derivation_applies(table, c, mapping.canonical_to_source)
     ]
     stored = [c for c in table.column_names
               if c in mapping.canonical_to_source or c in table.key or c in derived]

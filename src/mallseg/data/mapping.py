@@ -175,19 +175,13 @@ def map_columns(
     )
 
 
-_DERIVATION_INPUTS: dict[str, tuple[str, ...]] = {
-    "amount": ("quantity", "unit_price"),
-    "age": ("birth_year",),
-    "dwell_minutes": ("entered_at", "left_at"),
-}
-
-
 def _derivable(column: str, table: Table, chosen: Mapping[str, str]) -> bool:
-    return all(c in chosen for c in _DERIVATION_INPUTS.get(column, ("?",)))
+    derivation = table.derived_columns.get(column)
+    return derivation is not None and all(c in chosen for c in derivation.inputs)
 
 
 def _derivation_hint(column: str, table: Table) -> str:
-    inputs = _DERIVATION_INPUTS.get(column)
-    if inputs and column in table.derived_columns:
-        return f" (or {' and '.join(inputs)} to derive it from)"
-    return ""
+    derivation = table.derived_columns.get(column)
+    if derivation is None:
+        return ""
+    return f" (or {' and '.join(derivation.inputs)} to derive it from)"

@@ -308,6 +308,30 @@ def _stream_csv_file(
         return "skip"
 
     stream, raw = _open_bytes(path)
+    try:
+        return _stream_batches(con, path, columns, encoding, delimiter, on_position,
+                               stream, raw, keep_invalid, rejects)
+    except pa.ArrowInvalid as exc:
+        message = str(exc)
+        if "UTF8" in message or "utf8" in message.lower():
+            raise UnicodeError(message) from exc
+        raise IngestError(f"{path}: cannot be read as CSV ({message.splitlines()[0]})") from exc
+    finally:
+        stream.close()
+
+
+def _stream_batches(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    columns: list[str],
+    encoding: str,
+    delimiter: str,
+    on_position: Callable[[int], None],
+    stream: pa.NativeFile,
+    raw: pa.NativeFile,
+    keep_invalid: Callable[[pacsv.InvalidRow], str],
+    rejects: list[ParseReject],
+) -> tuple[int, list[ParseReject]]:
     reader = pacsv.open_csv(
         stream,
         read_options=pacsv.ReadOptions(
@@ -322,25 +346,17 @@ def _stream_csv_file(
         ),
     )
     rows = 0
-    try:
-        for batch in reader:
-            n = batch.num_rows
-            lines = _line_numbers(rows, n, rejects)
-            table = pa.Table.from_batches([batch]).append_column(
-                "_source_file", pa.array([str(path)] * n, pa.string())
-            ).append_column("_source_row", pa.array(lines, pa.int64()))
-            con.register("_arrow_batch", table)
-            con.execute(f"INSERT INTO {STAGING_TABLE} SELECT * FROM _arrow_batch")
-            con.unregister("_arrow_batch")
-            rows += n
-            on_position(raw.tell())
-    except pa.ArrowInvalid as exc:
-        message = str(exc)
-        if "UTF8" in message or "utf8" in message.lower():
-            raise UnicodeError(message) from exc
-        raise IngestError(f"{path}: cannot be read as CSV ({message.splitlines()[0]})") from exc
-    finally:
-        stream.close()
+    for batch in reader:
+        n = batch.num_rows
+        lines = _line_numbers(rows, n, rejects)
+        table = pa.Table.from_batches([batch]).append_column(
+            "_source_file", pa.array([str(path)] * n, pa.string())
+        ).append_column("_source_row", pa.array(lines, pa.int64()))
+        con.register("_arrow_batch", table)
+        con.execute(f"INSERT INTO {STAGING_TABLE} SELECT * FROM _arrow_batch")
+        con.unregister("_arrow_batch")
+        rows += n
+        on_position(raw.tell())
     return rows, rejects
 
 

@@ -23,6 +23,7 @@ __all__ = [
     "PII_COLUMN_NAMES",
     "TABLE_LOAD_ORDER",
     "Column",
+    "Derivation",
     "Reference",
     "Table",
 ]
@@ -71,6 +72,14 @@ class Reference:
 
 
 @dataclass(frozen=True)
+class Derivation:
+    """How a canonical column is computed when a file lacks it but has its inputs."""
+
+    expression: str
+    inputs: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Table:
     """A canonical table: its columns, key and references."""
 
@@ -81,8 +90,8 @@ class Table:
     references: tuple[Reference, ...] = ()
     derived_key: bool = False
     """When true, the key may be absent from a file and is then derived from the row content."""
-    derived_columns: dict[str, str] = field(default_factory=dict)
-    """Canonical columns that can be computed from others when absent: name -> SQL expression."""
+    derived_columns: dict[str, Derivation] = field(default_factory=dict)
+    """Canonical columns that can be computed from others when absent."""
 
     def column(self, name: str) -> Column:
         """Return the column called ``name``.
@@ -195,7 +204,9 @@ CUSTOMERS = Table(
         ),
     ),
     derived_columns={
-        "age": "CAST(extract(year FROM current_date) - birth_year AS INTEGER)",
+        "age": Derivation(
+            "CAST(extract(year FROM current_date) - birth_year AS INTEGER)", ("birth_year",)
+        ),
     },
 )
 
@@ -238,7 +249,9 @@ VISITS = Table(
                aliases=("entrance", "area")),
     ),
     derived_columns={
-        "dwell_minutes": "date_diff('second', entered_at, left_at) / 60.0",
+        "dwell_minutes": Derivation(
+            "date_diff('second', entered_at, left_at) / 60.0", ("entered_at", "left_at")
+        ),
     },
 )
 
@@ -279,7 +292,7 @@ TRANSACTIONS = Table(
         Column("campaign_id", "VARCHAR", "Campaign whose offer was used (may be empty)",
                aliases=("promotionid", "campaignid", "promoid", "offerid")),
     ),
-    derived_columns={"amount": "quantity * unit_price"},
+    derived_columns={"amount": Derivation("quantity * unit_price", ("quantity", "unit_price"))},
 )
 
 CAMPAIGNS = Table(
