@@ -387,13 +387,14 @@ def _check_keys_and_references(
         key = table.key[0]
         content = [c for c in table.column_names if c != key]
         parts = ", ".join(f"coalesce(CAST({c} AS VARCHAR), '')" for c in content)
+        # content digest + occurrence number among identical rows of this file
         con.execute(
-            f"UPDATE {TYPED_TABLE} SET {key} = d.derived FROM ("
-            f"SELECT _source_file, _source_row, left(md5(concat_ws(chr(31), {parts})), 24) || '-' "
-            f"|| CAST(row_number() OVER (PARTITION BY {parts} ORDER BY _source_file, _source_row)"
-            f" AS VARCHAR) AS derived FROM {TYPED_TABLE} WHERE {key} IS NULL AND _reason = '') d "
-            f"WHERE {TYPED_TABLE}._source_file = d._source_file "
-            f"AND {TYPED_TABLE}._source_row = d._source_row"
+            f"CREATE OR REPLACE TEMP TABLE {TYPED_TABLE} AS "
+            f"SELECT * EXCLUDE (_digest) REPLACE (coalesce({key}, _digest || '-' || "
+            f"CAST(row_number() OVER (PARTITION BY _digest ORDER BY _source_file, _source_row) "
+            f"AS VARCHAR)) AS {key}) "
+            f"FROM (SELECT *, left(md5(concat_ws(chr(31), {parts})), 24) AS _digest "
+            f"FROM {TYPED_TABLE})"
         )
     described = "".join(f"{c} ' || coalesce(CAST(d.{c} AS VARCHAR), '') || ' " for c in table.key)
     con.execute(

@@ -160,6 +160,13 @@ def map_columns(
     if missing:
         first = missing[0]
         hint = _derivation_hint(first.name, table)
+        if len(source_columns) == 1:
+            raise IngestError(
+                f"{source_label}: found a single column ({source_columns[0]!r}) where "
+                f"{table.name} needs {first.name}; expected fields separated by one of "
+                ", ; TAB | (fixed-width text must be converted to CSV first); "
+                "name the delimiter with --delimiter"
+            )
         raise IngestError(
             f"{source_label}: no column for {table.name}.{first.name} ({first.meaning}){hint}; "
             f"the file's columns are: {', '.join(source_columns)}. "
