@@ -18,7 +18,7 @@ demo: $(STAMP)
 	$(BIN)/mallseg --workspace mallseg-workspace demo
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff check src tests bench tools
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

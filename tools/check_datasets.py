@@ -40,6 +40,7 @@ PLAN: list[tuple[str, str, str, bool]] = [
 
 
 def main() -> None:
+    """Ingest each planned file and print (or write) the results table."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("datasets", type=Path)
     parser.add_argument("--out", type=Path)

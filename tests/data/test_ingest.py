@@ -397,5 +397,5 @@ def test_ingest_is_recorded_in_the_log_and_audit_trail(ws: Workspace) -> None:
 def test_fixed_width_text_is_explained(ws: Workspace, tmp_path: Path) -> None:
     path = write(tmp_path, "cd.txt", "customer_id  date number_of_cds  dollar_value\n"
                                      "00001 19970101 1  11.77\n")
-    with pytest.raises(IngestError, match="found a single column .* --delimiter"):
+    with pytest.raises(IngestError, match=r"found a single column .* --delimiter"):
         ingest_file(ws, "transactions", path)
