@@ -72,7 +72,10 @@ def canonical_table_ddl(table: Table) -> str:
     """
     cols = [f"    {c.name} {c.sql_type}" for c in table.columns]
     cols.append("    _ingest_id VARCHAR")
-    cols.append(f"    PRIMARY KEY ({', '.join(table.key)})")
+    if not table.derived_key:
+        # Event tables (visits, transactions) reach 100M+ rows: an index on their key would
+        # cost memory for nothing, since ingest already guarantees the key is unique.
+        cols.append(f"    PRIMARY KEY ({', '.join(table.key)})")
     return f"CREATE TABLE IF NOT EXISTS {table.name} (\n" + ",\n".join(cols) + "\n)"
 
 

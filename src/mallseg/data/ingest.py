@@ -151,7 +151,9 @@ def ingest_file(
         con.execute("BEGIN TRANSACTION")
         try:
             _build_typed(con, table, mapping, staged, notes, stage_progress("validate"))
-            registered = _check_keys_and_references(con, table, register_unknown, notes)
+            registered = _check_keys_and_references(
+                con, table, mapping.canonical_to_source, register_unknown, notes
+            )
             counts = _merge(con, table, mapping, ingest_id, stage_progress("load"))
             quarantined = _quarantine(con, table, staged, ingest_id, started)
             rows_loaded = counts["new"] + counts["updated"] + counts["unchanged"]
@@ -241,14 +243,14 @@ def _value_expr(
     if column.name == "gender":
         return gender_expr(src)
     kind = column.sql_type
+    if _same_family(source_type, kind):
+        return f"CAST({src} AS {'BIGINT' if kind == 'INTEGER' else kind})"
     if kind in ("INTEGER", "DOUBLE"):
         expr = number_expr(src)
         return f"CAST(round({expr}) AS BIGINT)" if kind == "INTEGER" else expr
     if kind == "BOOLEAN":
         return boolean_expr(src)
     if kind in ("DATE", "TIMESTAMP"):
-        if source_type.startswith(("TIMESTAMP", "DATE")):
-            return f"CAST({src} AS {kind})"
         fmt = detect_datetime_format(con, STAGING_TABLE, _quote(source))
         if fmt is not None:
             notes.append(f"{source}: read with date format {fmt}")
@@ -272,19 +274,22 @@ def _build_typed(
         if source is None:
             selects.append(f"CAST(NULL AS {column.sql_type}) AS {column.name}")
             continue
-        value = _value_expr(con, column, source, source_types.get(source, "VARCHAR"), notes)
-        raw = text_expr(f"src.{_quote(source)}")
+        source_type = source_types.get(source, "VARCHAR")
+        value = _value_expr(con, column, source, source_type, notes)
+        typed_source = _same_family(source_type, column.sql_type)
+        raw = f"src.{_quote(source)}" if typed_source else text_expr(f"src.{_quote(source)}")
         if column.name == "annual_income":
             value = _income_in_thousands(con, value, source, notes)
         selects.append(f"{value} AS {column.name}")
         label = f"{column.name}"
         if column.required:
             checks.append(f"CASE WHEN {raw} IS NULL THEN '{label} is empty' END")
-        expected = _expected_text(column)
-        checks.append(
-            f"CASE WHEN {raw} IS NOT NULL AND ({value}) IS NULL THEN "
-            f"'{label}: ''' || left({raw}, 60) || ''' is not {expected}' END"
-        )
+        if not typed_source:
+            expected = _expected_text(column)
+            checks.append(
+                f"CASE WHEN {raw} IS NOT NULL AND ({value}) IS NULL THEN "
+                f"'{label}: ''' || left({raw}, 60) || ''' is not {expected}' END"
+            )
         if column.minimum is not None or column.maximum is not None:
             low = column.minimum if column.minimum is not None else "-infinity"
             high = column.maximum if column.maximum is not None else "infinity"
@@ -300,6 +305,24 @@ def _build_typed(
     )
     run_with_progress(con, sql, progress)
     _derive_columns(con, table, mapping)
+
+
+_TYPE_FAMILIES = {
+    "numeric": ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
+                "UINTEGER", "UBIGINT", "FLOAT", "DOUBLE", "DECIMAL"),
+    "time": ("DATE", "TIMESTAMP"),
+    "boolean": ("BOOLEAN",),
+}
+
+
+def _same_family(source_type: str, target_type: str) -> bool:
+    """True when a typed source (Parquet) needs no parsing to reach the target type."""
+    if source_type == "VARCHAR" or target_type == "VARCHAR":
+        return False
+    return any(
+        source_type.startswith(members) and target_type.startswith(members)
+        for members in _TYPE_FAMILIES.values()
+    )
 
 
 def _expected_text(column: Column) -> str:
@@ -380,22 +403,33 @@ def _derive_columns(con: duckdb.DuckDBPyConnection, table: Table, mapping: Colum
 
 # -- keys and references -------------------------------------------------------------------
 def _check_keys_and_references(
-    con: duckdb.DuckDBPyConnection, table: Table, register_unknown: bool, notes: list[str]
+    con: duckdb.DuckDBPyConnection,
+    table: Table,
+    mapped_columns: Mapping[str, str],
+    register_unknown: bool,
+    notes: list[str],
 ) -> dict[str, int]:
-    key_cols = ", ".join(table.key)
     if table.derived_key:
         key = table.key[0]
         content = [c for c in table.column_names if c != key]
-        parts = ", ".join(f"coalesce(CAST({c} AS VARCHAR), '')" for c in content)
+        parts = ", ".join(content)
         # content digest + occurrence number among identical rows of this file
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE {TYPED_TABLE} AS "
             f"SELECT * EXCLUDE (_digest) REPLACE (coalesce({key}, _digest || '-' || "
             f"CAST(row_number() OVER (PARTITION BY _digest ORDER BY _source_file, _source_row) "
             f"AS VARCHAR)) AS {key}) "
-            f"FROM (SELECT *, left(md5(concat_ws(chr(31), {parts})), 24) AS _digest "
-            f"FROM {TYPED_TABLE})"
+            f"FROM (SELECT *, printf('%016x%016x', hash({parts}), hash('mallseg', {parts})) "
+            f"AS _digest FROM {TYPED_TABLE})"
         )
+    # a digest + occurrence key is unique by construction: no duplicate check needed
+    if not (table.derived_key and table.key[0] not in mapped_columns):
+        _mark_duplicates(con, table)
+    return _check_references(con, table, register_unknown, notes)
+
+
+def _mark_duplicates(con: duckdb.DuckDBPyConnection, table: Table) -> None:
+    key_cols = ", ".join(table.key)
     described = "".join(f"{c} ' || coalesce(CAST(d.{c} AS VARCHAR), '') || ' " for c in table.key)
     con.execute(
         f"UPDATE {TYPED_TABLE} SET _reason = 'duplicate {described}(first at row ' || "
@@ -408,6 +442,11 @@ def _check_keys_and_references(
         f"WHERE d.rn > 1 AND {TYPED_TABLE}._source_file = d._source_file "
         f"AND {TYPED_TABLE}._source_row = d._source_row"
     )
+
+
+def _check_references(
+    con: duckdb.DuckDBPyConnection, table: Table, register_unknown: bool, notes: list[str]
+) -> dict[str, int]:
     registered: dict[str, int] = {}
     for ref in table.references:
         missing_sql = (
@@ -466,25 +505,22 @@ def _merge(
     valid = f"(SELECT * FROM {TYPED_TABLE} WHERE _reason = '')"
     differs = " OR ".join(f"w.{c} IS DISTINCT FROM v.{c}" for c in value_cols) or "false"
 
-    new_rows = _scalar(con, f"SELECT count(*) FROM {valid} v WHERE NOT EXISTS "
-                            f"(SELECT 1 FROM {table.name} w WHERE {join})")
-    updated = _scalar(con, f"SELECT count(*) FROM {valid} v JOIN {table.name} w ON {join} "
-                           f"WHERE {differs}")
     total_valid = _scalar(con, f"SELECT count(*) FROM {valid} v")
-    if updated:
-        assignments = ", ".join(f"{c} = v.{c}" for c in value_cols)
-        con.execute(
-            f"UPDATE {table.name} AS w SET {assignments}, _ingest_id = '{ingest_id}' "
-            f"FROM {valid} v WHERE {join} AND ({differs})"
-        )
-    if new_rows:
-        cols = ", ".join(stored)
-        run_with_progress(
+    assignments = ", ".join(f"{c} = v.{c}" for c in value_cols)
+    updated = 0
+    if assignments:
+        updated = _scalar(
             con,
-            f"INSERT INTO {table.name} ({cols}, _ingest_id) SELECT {cols}, '{ingest_id}' "
-            f"FROM {valid} v WHERE NOT EXISTS (SELECT 1 FROM {table.name} w WHERE {join})",
-            progress,
+            f"UPDATE {table.name} AS w SET {assignments}, _ingest_id = '{ingest_id}' "
+            f"FROM {valid} v WHERE {join} AND ({differs})",
         )
+    cols = ", ".join(stored)
+    insert = (
+        f"INSERT INTO {table.name} ({cols}, _ingest_id) SELECT {cols}, '{ingest_id}' "
+        f"FROM {valid} v WHERE NOT EXISTS (SELECT 1 FROM {table.name} w WHERE {join})"
+    )
+    new_rows = _scalar(con, insert)
+    progress(1.0)
     return {"new": new_rows, "updated": updated,
             "unchanged": total_valid - new_rows - updated}
 

@@ -406,12 +406,11 @@ def _stage_parquet(
         first_line = str(exc).splitlines()[0]
         raise IngestError(f"{label}: cannot be read as Parquet ({first_line})") from exc
     sql = (
-        f"CREATE TEMP TABLE {STAGING_TABLE} AS SELECT *, "
-        "filename AS _source_file, row_number() OVER (PARTITION BY filename) AS _source_row "
-        f"FROM read_parquet({file_list}, union_by_name = true, filename = true)"
+        f"CREATE TEMP TABLE {STAGING_TABLE} AS SELECT * EXCLUDE (filename, file_row_number), "
+        "filename AS _source_file, file_row_number + 1 AS _source_row "
+        f"FROM read_parquet({file_list}, union_by_name = true, filename = true, "
+        "file_row_number = true)"
     )
-    if "filename" in columns:
-        columns.remove("filename")
     run_with_progress(con, sql, progress)
     rows = con.execute(f"SELECT count(*) FROM {STAGING_TABLE}").fetchone()
     return StagedFile(label=label, files=list(files), file_format="parquet", columns=columns,
