@@ -101,3 +101,27 @@ def _source_of(name: str) -> str:
         return describe_feature(name).source
     except KeyError:
         return FEATURE_FAMILIES[name].source if name in FEATURE_FAMILIES else "unknown"
+
+
+def default_lens(available: Iterable[str]) -> str:
+    """The richest built-in lens this data supports.
+
+    Behaviour when there are visits (how people use the mall), then the classic
+    income x spending-score view, then value (RFM) when there are purchases, else
+    demographics.
+
+    >>> default_lens(["customer_id", "annual_income", "spending_score", "age"])
+    'classic'
+    >>> default_lens(["customer_id", "visits_per_month", "dwell_mean_minutes"])
+    'behavioural'
+    >>> default_lens(["customer_id", "age", "gender"])
+    'demographic'
+    """
+    present = set(available)
+    if "visits_per_month" in present:
+        return "behavioural"
+    if {"annual_income", "spending_score"} <= present:
+        return "classic"
+    if "monetary_total" in present:
+        return "value"
+    return "demographic"

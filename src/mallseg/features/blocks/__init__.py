@@ -1,0 +1,1 @@
+"""Per-table blocks of per-customer features: one aggregation pass over each source table."""

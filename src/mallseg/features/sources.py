@@ -1,0 +1,124 @@
+"""Which canonical tables a connection holds, and how to read each as its canonical shape.
+
+Feature SQL always reads a table through :meth:`CanonicalSources.relation`, a projection
+with exactly the canonical columns and types: a column the table lacks reads as NULL, so
+a workspace built by ingest and a hand-made DuckDB database are read the same way. A table
+that is missing or empty is simply not present, and the features it feeds are left out.
+
+Examples
+--------
+>>> import duckdb
+>>> con = duckdb.connect()
+>>> _ = con.execute("CREATE TABLE customers (customer_id VARCHAR, age INTEGER)")
+>>> _ = con.execute("INSERT INTO customers VALUES ('c1', 30)")
+>>> _ = con.execute("CREATE TABLE visits (customer_id VARCHAR, entered_at TIMESTAMP)")
+>>> sources = inspect_sources(con)
+>>> sorted(sources.present)
+['customers']
+>>> con.execute(f"SELECT customer_id, age, gender FROM {sources.relation('customers')}").fetchall()
+[('c1', 30, None)]
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import duckdb
+
+from mallseg.data.schema import CANONICAL_TABLES
+
+__all__ = ["CanonicalSources", "inspect_sources"]
+
+
+@dataclass(frozen=True)
+class CanonicalSources:
+    """The canonical tables present (existing and non-empty) in one DuckDB connection.
+
+    Parameters
+    ----------
+    present:
+        Names of canonical tables that exist and hold at least one row.
+    columns:
+        For each present table, its columns as stored: name -> DuckDB type.
+
+    Examples
+    --------
+    >>> sources = CanonicalSources(frozenset({"stores"}), {"stores": {"store_id": "VARCHAR"}})
+    >>> sources.has("stores"), sources.has("visits")
+    (True, False)
+    >>> sources.has_column("stores", "zone")
+    False
+    """
+
+    present: frozenset[str]
+    columns: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def has(self, table: str) -> bool:
+        """Whether ``table`` exists and holds rows."""
+        return table in self.present
+
+    def has_column(self, table: str, column: str) -> bool:
+        """Whether ``table`` is present and stores ``column`` (it may still be all NULL)."""
+        return column in self.columns.get(table, {})
+
+    def relation(self, table: str) -> str:
+        """Return SQL reading ``table`` as a sub-query with exactly its canonical columns.
+
+        Stored columns are cast to the canonical type when they differ; absent ones are
+        typed NULLs.
+
+        Raises
+        ------
+        KeyError
+            When ``table`` is not present.
+        """
+        if table not in self.present:
+            raise KeyError(f"table {table!r} is not present in this database")
+        stored = self.columns[table]
+        items = []
+        for col in CANONICAL_TABLES[table].columns:
+            if col.name not in stored:
+                items.append(f"CAST(NULL AS {col.sql_type}) AS {col.name}")
+            elif stored[col.name].upper() != col.sql_type:
+                items.append(f'CAST("{col.name}" AS {col.sql_type}) AS {col.name}')
+            else:
+                items.append(f'"{col.name}"')
+        return f'(SELECT {", ".join(items)} FROM "{table}")'
+
+
+def inspect_sources(connection: duckdb.DuckDBPyConnection) -> CanonicalSources:
+    """Find the canonical tables in the current schema of ``connection`` that hold rows.
+
+    Parameters
+    ----------
+    connection:
+        An open DuckDB connection, typically a workspace's ``.connection``.
+
+    Returns
+    -------
+    CanonicalSources
+        The present tables and their stored columns.
+
+    Examples
+    --------
+    >>> import duckdb
+    >>> inspect_sources(duckdb.connect()).present
+    frozenset()
+    """
+    rows = connection.execute(
+        "SELECT table_name, column_name, data_type FROM duckdb_columns() "
+        "WHERE database_name = current_database() AND schema_name = current_schema()"
+    ).fetchall()
+    columns: dict[str, dict[str, str]] = {}
+    for table, column, data_type in rows:
+        if table in CANONICAL_TABLES:
+            columns.setdefault(table, {})[column] = data_type
+    present = set()
+    for table in columns:
+        rows = connection.execute(f'SELECT EXISTS (SELECT 1 FROM "{table}")').fetchall()
+        if rows[0][0]:
+            present.add(table)
+    return CanonicalSources(
+        present=frozenset(present),
+        columns={t: cols for t, cols in columns.items() if t in present},
+    )

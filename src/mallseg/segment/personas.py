@@ -1,0 +1,429 @@
+"""Segment profiles: who is in each segment and what sets it apart from everyone else.
+
+What is computed, per segment (unassigned customers, label ``-1``, form their own row
+``"Unassigned"``; the population is every customer, unassigned included):
+
+- size and share of customers;
+- for each numeric feature, the segment mean next to the population mean, and the effect
+  size ``(segment mean - population mean) / population standard deviation`` (a standardised
+  mean difference: 0.2 small, 0.5 medium, 0.8 large);
+- for each categorical feature, the share of every level in the segment and in the
+  population, their ratio (lift), and as effect size Cohen's h of the most over-represented
+  level, ``2 asin(sqrt(p_segment)) - 2 asin(sqrt(p_population))``, which is on the same scale
+  as the numeric one so both rank together;
+- distinguishing features: all of the above ranked by absolute effect size;
+- top categories, when the frame has ``spend_share_<category>`` columns: the categories whose
+  mean spend share in the segment is highest relative to the population (ratio above 1, best
+  three);
+- peak time band, when the frame has ``share_visits_<band>`` columns for morning, midday,
+  afternoon, evening: the band whose share of the segment's visits is furthest above the
+  population's (ratio); when no band is 10% above the population, the band with the largest
+  share. ``share_visits_weekend`` is reported as ``weekend_share``.
+
+Feature kinds come from the feature catalog; a column the catalog does not know is numeric
+when its dtype is, categorical otherwise. Missing values are left out of every mean and share.
+
+Examples
+--------
+>>> import numpy as np, pandas as pd
+>>> frame = pd.DataFrame({"annual_income": [20, 22, 90, 95, 60, 58],
+...                       "gender": ["female", "female", "male", "male", "male", "female"]})
+>>> profiles = profile_segments(frame, np.array([0, 0, 1, 1, -1, -1]))
+>>> profiles.summary[["label", "size", "mean_annual_income"]]
+        label  size  mean_annual_income
+0   Segment 0     2                21.0
+1   Segment 1     2                92.5
+2  Unassigned     2                59.0
+>>> profiles.distinguishing(1)["feature"].tolist()
+['gender', 'annual_income']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mallseg.features.catalog import describe_feature
+
+__all__ = [
+    "SPEND_SHARE_PREFIX",
+    "TIME_BANDS",
+    "UNASSIGNED_LABEL",
+    "SegmentProfiles",
+    "profile_segments",
+    "segment_label",
+]
+
+UNASSIGNED_LABEL = "Unassigned"
+"""Display label of customers no segment claims (label ``-1``)."""
+
+SPEND_SHARE_PREFIX = "spend_share_"
+TIME_BANDS: tuple[str, ...] = ("morning", "midday", "afternoon", "evening")
+_VISIT_SHARE_PREFIX = "share_visits_"
+_TOP_CATEGORIES = 3
+_PEAK_RATIO = 1.1
+
+
+def segment_label(segment: int) -> str:
+    """Display label of a segment id.
+
+    Examples
+    --------
+    >>> segment_label(3), segment_label(-1)
+    ('Segment 3', 'Unassigned')
+    """
+    return UNASSIGNED_LABEL if segment == -1 else f"Segment {segment}"
+
+
+@dataclass(frozen=True)
+class SegmentProfiles:
+    """Profiles of every segment of one segmentation.
+
+    Attributes
+    ----------
+    summary:
+        One row per segment: ``segment``, ``label``, ``size``, ``share``, ``mean_<feature>``
+        for numeric features, ``top_level_<feature>`` for categorical ones,
+        ``distinguishing`` (the three strongest features), ``top_categories``,
+        ``peak_time_band`` and ``weekend_share`` (the last three only when the data has them).
+    effects:
+        Long table, one row per segment and feature: ``segment``, ``feature``, ``kind``,
+        ``level`` (categoricals), ``segment_value``, ``population_value``, ``effect_size``,
+        ``lift``, ``rank`` (1 = most distinguishing within the segment).
+    categories:
+        Long table of categorical distributions: ``segment``, ``feature``, ``level``,
+        ``share``, ``population_share``, ``lift``.
+    population:
+        Feature -> population mean (numeric features).
+    population_std:
+        Feature -> population standard deviation (numeric features).
+    features:
+        The profiled features in order.
+    n_customers:
+        Customers profiled.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> p = profile_segments(pd.DataFrame({"age": [20, 22, 60, 64]}), np.array([0, 0, 1, 1]))
+    >>> p.segments, p.population["age"]
+    ([0, 1], 41.5)
+    """
+
+    summary: pd.DataFrame
+    effects: pd.DataFrame
+    categories: pd.DataFrame
+    population: dict[str, float]
+    population_std: dict[str, float]
+    features: tuple[str, ...]
+    n_customers: int
+
+    @property
+    def segments(self) -> list[int]:
+        """Segment ids in summary order (``-1`` last when present)."""
+        return [int(s) for s in self.summary["segment"]]
+
+    def distinguishing(self, segment: int, n: int | None = None) -> pd.DataFrame:
+        """Effect-size rows of ``segment``, strongest first (``n`` rows at most).
+
+        Examples
+        --------
+        >>> import numpy as np, pandas as pd
+        >>> frame = pd.DataFrame({"age": [20, 21, 60, 61], "annual_income": [50, 52, 49, 51]})
+        >>> top = profile_segments(frame, np.array([0, 0, 1, 1])).distinguishing(0, n=1)
+        >>> top["feature"].tolist()
+        ['age']
+        """
+        rows = self.effects[self.effects["segment"] == segment].sort_values("rank")
+        rows = rows.reset_index(drop=True)
+        return rows if n is None else rows.head(n)
+
+    def row(self, segment: int) -> pd.Series:
+        """Return the summary row of ``segment``.
+
+        Examples
+        --------
+        >>> import numpy as np, pandas as pd
+        >>> p = profile_segments(pd.DataFrame({"age": [20, 22, 60, 64]}), np.array([0, 0, 1, 1]))
+        >>> int(p.row(1)["size"])
+        2
+        """
+        match = self.summary[self.summary["segment"] == segment]
+        if match.empty:
+            raise KeyError(f"segment={segment} is not in these profiles: {self.segments}")
+        return match.iloc[0]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready dictionary (NaN becomes ``None``).
+
+        Examples
+        --------
+        >>> import json, numpy as np, pandas as pd
+        >>> p = profile_segments(pd.DataFrame({"age": [20, 22, 60, 64]}), np.array([0, 0, 1, 1]))
+        >>> json.loads(json.dumps(p.to_dict()))["segments"][0]["label"]
+        'Segment 0'
+        """
+        return {
+            "n_customers": self.n_customers,
+            "features": list(self.features),
+            "population": {k: _json_value(v) for k, v in self.population.items()},
+            "population_std": {k: _json_value(v) for k, v in self.population_std.items()},
+            "segments": _records(self.summary),
+            "effects": _records(self.effects),
+            "categories": _records(self.categories),
+        }
+
+
+def profile_segments(
+    frame: pd.DataFrame,
+    labels: np.ndarray | Sequence[int],
+    features: Sequence[str] | None = None,
+    *,
+    extra: Mapping[str, pd.DataFrame] | None = None,
+) -> SegmentProfiles:
+    """Profile the segments ``labels`` cut ``frame`` into.
+
+    Parameters
+    ----------
+    frame:
+        One row per customer.
+    labels:
+        Segment of each row of ``frame`` (``-1`` = unassigned).
+    features:
+        Columns to profile. ``None`` profiles every column the feature catalog knows.
+    extra:
+        More per-customer tables, aligned row for row with ``frame`` (for example features
+        that were not clustered on, such as spend shares); their columns are profiled too
+        and used for top categories and peak time band. Keys only name the tables.
+
+    Returns
+    -------
+    SegmentProfiles
+
+    Raises
+    ------
+    ValueError
+        When lengths disagree, a feature is missing or a column name repeats.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> frame = pd.DataFrame({"age": [25, 27, 60, 62]})
+    >>> shares = pd.DataFrame({"spend_share_food": [0.6, 0.5, 0.1, 0.1],
+    ...                        "spend_share_apparel": [0.1, 0.2, 0.6, 0.7]})
+    >>> p = profile_segments(frame, np.array([0, 0, 1, 1]), extra={"spend": shares})
+    >>> p.row(0)["top_categories"], p.row(1)["top_categories"]
+    (('food',), ('apparel',))
+    """
+    labels_array = np.asarray(labels).astype(np.int64)
+    if len(labels_array) != len(frame):
+        raise ValueError(f"labels has {len(labels_array)} entries for {len(frame)} rows")
+    if len(frame) == 0:
+        raise ValueError("cannot profile an empty frame")
+    table = frame.reset_index(drop=True)
+    for name, other in (extra or {}).items():
+        if len(other) != len(frame):
+            raise ValueError(f"extra table {name!r} has {len(other)} rows, frame {len(frame)}")
+        clash = sorted(set(other.columns) & set(table.columns))
+        if clash:
+            raise ValueError(f"extra table {name!r} repeats columns {clash}")
+        table = pd.concat([table, other.reset_index(drop=True)], axis=1)
+
+    if features is None:
+        chosen = [c for c in table.columns if _in_catalog(str(c))]
+    else:
+        chosen = list(features)
+        missing = [c for c in chosen if c not in table.columns]
+        if missing:
+            raise ValueError(f"features {missing} are not columns of the frame")
+    for extra_table in (extra or {}).values():
+        chosen.extend(c for c in extra_table.columns if c not in chosen)
+    kinds = {c: _profile_kind(c, table[c]) for c in chosen}
+    numeric = [c for c in chosen if kinds[c] == "numeric"]
+    categorical = [c for c in chosen if kinds[c] == "categorical"]
+
+    segments = sorted(int(s) for s in np.unique(labels_array))
+    if segments and segments[0] == -1:
+        segments = [*segments[1:], -1]
+    groups = pd.Series(labels_array, name="segment")
+    n = len(table)
+
+    values = table[numeric].apply(pd.to_numeric, errors="coerce").astype(np.float64)
+    population = values.mean()
+    population_std = values.std(ddof=0)
+    means = values.groupby(groups).mean()
+    sizes = groups.value_counts()
+
+    effect_rows: list[dict[str, Any]] = []
+    for feature in numeric:
+        std = float(population_std[feature])
+        for seg in segments:
+            seg_mean = float(means.at[seg, feature])
+            pop_mean = float(population[feature])
+            effect = (seg_mean - pop_mean) / std if std > 0 else 0.0
+            effect_rows.append({
+                "segment": seg, "feature": feature, "kind": "numeric", "level": None,
+                "segment_value": seg_mean, "population_value": pop_mean,
+                "effect_size": 0.0 if np.isnan(effect) else effect,
+                "lift": seg_mean / pop_mean if pop_mean else np.nan,
+            })
+
+    category_rows: list[dict[str, Any]] = []
+    for feature in categorical:
+        column = table[feature].astype("string")
+        pop_share = column.value_counts(normalize=True)
+        seg_share = pd.crosstab(groups, column, normalize="index")
+        for seg in segments:
+            best: dict[str, Any] | None = None
+            for level in pop_share.index:
+                p_seg = float(seg_share.loc[seg, level]) if level in seg_share.columns else 0.0
+                p_pop = float(pop_share[level])
+                lift = p_seg / p_pop if p_pop > 0 else np.nan
+                category_rows.append({
+                    "segment": seg, "feature": feature, "level": str(level),
+                    "share": p_seg, "population_share": p_pop, "lift": lift,
+                })
+                h = 2 * np.arcsin(np.sqrt(p_seg)) - 2 * np.arcsin(np.sqrt(p_pop))
+                if best is None or h > best["effect_size"]:
+                    best = {
+                        "segment": seg, "feature": feature, "kind": "categorical",
+                        "level": str(level), "segment_value": p_seg,
+                        "population_value": p_pop, "effect_size": float(h), "lift": lift,
+                    }
+            if best is not None:
+                effect_rows.append(best)
+
+    effects = pd.DataFrame(
+        effect_rows,
+        columns=["segment", "feature", "kind", "level", "segment_value", "population_value",
+                 "effect_size", "lift"],
+    )
+    effects["label"] = effects["segment"].map(segment_label)
+    order = effects.assign(strength=effects["effect_size"].abs()).sort_values(
+        ["segment", "strength", "feature"], ascending=[True, False, True], kind="stable"
+    )
+    effects["rank"] = order.groupby("segment").cumcount().reindex(effects.index) + 1
+    effects = effects.sort_values(["segment", "rank"], key=_unassigned_last, kind="stable")
+    effects = effects[["segment", "label", "feature", "kind", "level", "segment_value",
+                       "population_value", "effect_size", "lift", "rank"]].reset_index(drop=True)
+    categories = pd.DataFrame(
+        category_rows,
+        columns=["segment", "feature", "level", "share", "population_share", "lift"],
+    )
+
+    summary_rows: list[dict[str, Any]] = []
+    for seg in segments:
+        size = int(sizes.get(seg, 0))
+        row: dict[str, Any] = {
+            "segment": seg, "label": segment_label(seg), "size": size, "share": size / n,
+        }
+        for feature in numeric:
+            row[f"mean_{feature}"] = float(means.at[seg, feature])
+        for feature in categorical:
+            levels = categories[(categories["segment"] == seg) & (categories["feature"] == feature)]
+            row[f"top_level_{feature}"] = (
+                str(levels.sort_values("share", ascending=False, kind="stable").iloc[0]["level"])
+                if not levels.empty else None
+            )
+        top = effects[effects["segment"] == seg].head(3)
+        row["distinguishing"] = tuple(top["feature"])
+        summary_rows.append(row)
+    summary = pd.DataFrame(summary_rows)
+
+    share_columns = [
+        c for c in table.columns if str(c).startswith(SPEND_SHARE_PREFIX)
+        and pd.api.types.is_numeric_dtype(table[c])
+    ]
+    if share_columns:
+        summary["top_categories"] = _top_categories(table[share_columns], groups, segments)
+    band_columns = [f"{_VISIT_SHARE_PREFIX}{band}" for band in TIME_BANDS]
+    present_bands = [c for c in band_columns if c in table.columns]
+    if present_bands:
+        summary["peak_time_band"] = _peak_bands(table[present_bands], groups, segments)
+    weekend = f"{_VISIT_SHARE_PREFIX}weekend"
+    if weekend in table.columns:
+        weekend_means = pd.to_numeric(table[weekend], errors="coerce").groupby(groups).mean()
+        summary["weekend_share"] = [float(weekend_means.get(s, np.nan)) for s in segments]
+
+    return SegmentProfiles(
+        summary=summary,
+        effects=effects,
+        categories=categories,
+        population={c: float(population[c]) for c in numeric},
+        population_std={c: float(population_std[c]) for c in numeric},
+        features=tuple(chosen),
+        n_customers=n,
+    )
+
+
+def _in_catalog(name: str) -> bool:
+    try:
+        describe_feature(name)
+    except KeyError:
+        return False
+    return True
+
+
+def _profile_kind(name: str, column: pd.Series) -> str:
+    try:
+        kind = describe_feature(name).kind
+    except KeyError:
+        return "numeric" if pd.api.types.is_numeric_dtype(column) else "categorical"
+    return "categorical" if kind == "categorical" else "numeric"
+
+
+def _unassigned_last(column: pd.Series) -> pd.Series:
+    if column.name == "segment":
+        return column.where(column != -1, np.iinfo(np.int64).max)
+    return column
+
+
+def _top_categories(
+    shares: pd.DataFrame, groups: pd.Series, segments: list[int]
+) -> list[tuple[str, ...]]:
+    values = shares.apply(pd.to_numeric, errors="coerce")
+    population = values.mean()
+    ratios = values.groupby(groups).mean() / population.replace(0.0, np.nan)
+    result: list[tuple[str, ...]] = []
+    for seg in segments:
+        ranked = ratios.loc[seg].dropna()
+        ranked = ranked[ranked > 1.0].sort_values(ascending=False, kind="stable")
+        result.append(
+            tuple(str(c)[len(SPEND_SHARE_PREFIX):] for c in ranked.index[:_TOP_CATEGORIES])
+        )
+    return result
+
+
+def _peak_bands(visits: pd.DataFrame, groups: pd.Series, segments: list[int]) -> list[str]:
+    values = visits.apply(pd.to_numeric, errors="coerce")
+    seg_means = values.groupby(groups).mean()
+    ratios = seg_means / values.mean().replace(0.0, np.nan)
+    result: list[str] = []
+    for seg in segments:
+        ratio = ratios.loc[seg].fillna(0.0)
+        column = ratio.idxmax() if ratio.max() >= _PEAK_RATIO else seg_means.loc[seg].idxmax()
+        result.append(str(column)[len(_VISIT_SHARE_PREFIX):])
+    return result
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, tuple | list):
+        return [_json_value(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    if value is pd.NA:
+        return None
+    return value
+
+
+def _records(table: pd.DataFrame) -> list[dict[str, Any]]:
+    return [
+        {str(k): _json_value(v) for k, v in row.items()}
+        for row in table.to_dict(orient="records")
+    ]
