@@ -64,7 +64,7 @@ def demo(
         except IngestError as exc:
             raise fail(str(exc)) from exc
         with stage_progress("segment") as update:
-            run = run_segmentation(ws, random_state=seed, progress=update)
+            run = run_segmentation(ws, random_state=seed, n_resamples=5, progress=update)
         print_segments(run)
         _compare_with_truth(run, mall / "truth" / "customer_personas")
         export = ws.exports_folder / f"segments-{run.run_id}.csv"
