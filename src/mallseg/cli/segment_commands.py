@@ -43,6 +43,8 @@ def segment(
              "Gaussian mixture compared).")] = "auto",
     k: Annotated[str, typer.Option("--k", help="Number of segments, or 'auto'.")] = "auto",
     resamples: Annotated[int, typer.Option(min=2, help="Refits for stability.")] = 10,
+    min_share: Annotated[float, typer.Option(
+        min=0.0, max=0.5, help="Smallest segment allowed, as a share of customers.")] = 0.02,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
 ) -> None:
     """Choose and fit a segmentation, name the segments and store the run."""
@@ -60,7 +62,7 @@ def segment(
                 run = run_segmentation(
                     ws, lens=chosen_lens, algorithms=algorithms,
                     k="auto" if k == "auto" else int(k), n_resamples=resamples,
-                    random_state=seed, progress=update,
+                    min_segment_share=min_share, random_state=seed, progress=update,
                 )
         except (ValueError, KeyError) as exc:
             raise fail(str(exc).strip("'\"")) from exc

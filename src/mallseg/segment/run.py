@@ -102,6 +102,7 @@ def run_segmentation(
     algorithms: Sequence[str] = ("kmeans", "gmm"),
     k: int | Literal["auto"] = "auto",
     n_resamples: int = 10,
+    min_segment_share: float = 0.02,
     random_state: int = 0,
     naming_rules: dict[str, Any] | None = None,
     progress: ProgressCallback | None = None,
@@ -121,6 +122,8 @@ def run_segmentation(
         Number of segments, or ``"auto"`` to choose it.
     n_resamples:
         Refits used to measure stability.
+    min_segment_share:
+        No segment may hold fewer than this share of customers (nor fewer than 10).
     random_state:
         Seed: the same data and seed give the same segments.
     naming_rules:
@@ -147,7 +150,8 @@ def run_segmentation(
     features = resolve_lens(chosen_lens, frame.columns)
     parameters = {
         "lens": chosen_lens, "features": features, "algorithms": list(algorithms), "k": k,
-        "n_resamples": n_resamples, "random_state": random_state,
+        "n_resamples": n_resamples, "min_segment_share": min_segment_share,
+        "random_state": random_state,
         "customers": len(frame),
     }
     with workspace.run("segment", parameters) as record:
@@ -157,7 +161,8 @@ def run_segmentation(
         selection = select_segmentation(
             frame, features, algorithms=algorithms,
             k_values="auto" if k == "auto" else [int(k)],
-            n_resamples=n_resamples, random_state=random_state,
+            n_resamples=n_resamples, min_segment_share=min_segment_share,
+            random_state=random_state,
         )
         seconds["selection"] = time.perf_counter() - t0
         report("selection", 1.0)
