@@ -39,8 +39,18 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from mallseg.data.errors import IngestError
+from mallseg.sql_text import quote_identifier, quote_literal
 
-__all__ = ["ParseReject", "ProgressCallback", "StagedFile", "resolve_inputs", "stage_file"]
+__all__ = [
+    "RESERVED_COLUMNS",
+    "ParseReject",
+    "ProgressCallback",
+    "StagedFile",
+    "normalise_delimiter",
+    "normalise_encoding",
+    "resolve_inputs",
+    "stage_file",
+]
 
 ProgressCallback = Callable[[float], None]
 """Called with the fraction done, between 0 and 1."""
@@ -51,6 +61,16 @@ _BLOCK_BYTES = 8 << 20
 _DELIMITERS = ",;\t|"
 _EXCEL_SUFFIXES = (".xlsx", ".xlsm")
 _MAX_REJECT_TEXT = 2000
+
+RESERVED_COLUMNS = frozenset({"_source_file", "_source_row", "file_row_number", "filename"})
+"""Column names the staging table uses for itself (compared case-insensitively)."""
+
+_ENCODINGS = {
+    "utf8": "utf8", "utf-8": "utf8", "utf_8": "utf8",
+    "latin1": "latin1", "latin-1": "latin1", "iso-8859-1": "latin1", "iso8859-1": "latin1",
+    "cp1252": "cp1252", "windows-1252": "cp1252",
+}
+_FALLBACK_ENCODINGS = ("cp1252", "latin1")
 
 
 @dataclass(frozen=True)
@@ -94,6 +114,8 @@ def resolve_inputs(path: str | Path) -> list[Path]:
     """
     text = str(path)
     candidate = Path(text)
+    if candidate.is_file():
+        return [candidate]
     if candidate.is_dir():
         files = sorted(
             p for p in candidate.iterdir()
@@ -133,6 +155,8 @@ def stage_file(
     """
     files = resolve_inputs(path)
     label = str(path)
+    encoding = normalise_encoding(encoding) if encoding is not None else None
+    delimiter = normalise_delimiter(delimiter) if delimiter is not None else None
     suffixes = {_format_of(f) for f in files}
     if len(suffixes) > 1:
         raise IngestError(f"{label}: mixes file formats ({', '.join(sorted(suffixes))})")
@@ -144,8 +168,65 @@ def stage_file(
         staged = _stage_excel(con, files, label, sheet)
     else:
         staged = _stage_csv(con, files, label, encoding, delimiter, progress)
+    _check_column_names(staged.columns, label)
     staged.content_sha256 = _sha256(files)
     return staged
+
+
+def normalise_encoding(name: str) -> str:
+    """The reader's name for a user-given encoding.
+
+    >>> normalise_encoding("Latin-1"), normalise_encoding("UTF-8")
+    ('latin1', 'utf8')
+
+    Raises
+    ------
+    IngestError
+        For an encoding mallseg does not read.
+    """
+    key = name.strip().lower()
+    if key not in _ENCODINGS:
+        raise IngestError(
+            f"--encoding {name!r}: expected utf8, latin1 or cp1252 (Windows-1252)"
+        )
+    return _ENCODINGS[key]
+
+
+def normalise_delimiter(text: str) -> str:
+    r"""The one-character delimiter a user means (``tab`` and ``\t`` are a TAB).
+
+    >>> normalise_delimiter("tab") == chr(9), normalise_delimiter(";")
+    (True, ';')
+
+    Raises
+    ------
+    IngestError
+        When it is not a single character.
+    """
+    named = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "pipe": "|"}
+    value = named.get(text.strip().lower(), text)
+    if len(value) != 1 or value in "\"\r\n":
+        raise IngestError(
+            f"--delimiter {text!r}: expected one character such as , ; | or tab"
+        )
+    return value
+
+
+def _check_column_names(columns: Sequence[str], label: str) -> None:
+    seen: dict[str, str] = {}
+    for name in columns:
+        key = name.lower()
+        if key in RESERVED_COLUMNS:
+            raise IngestError(
+                f"{label}: column {name!r} has a name mallseg reserves for itself; "
+                "rename it in the file"
+            )
+        if key in seen:
+            raise IngestError(
+                f"{label}: column {name!r} appears twice in the header"
+                + ("" if seen[key] == name else f" (as {seen[key]!r} too)")
+            )
+        seen[key] = name
 
 
 # -- formats ---------------------------------------------------------------------------------
@@ -189,8 +270,11 @@ def _read_sample(path: Path) -> bytes:
     with path.open("rb") as fh:
         magic = fh.read(2)
     if magic == b"\x1f\x8b":
-        with gzip.open(path, "rb") as gz:
-            return gz.read(_SAMPLE_BYTES)
+        try:
+            with gzip.open(path, "rb") as gz:
+                return gz.read(_SAMPLE_BYTES)
+        except (EOFError, OSError) as exc:
+            raise IngestError(f"{path}: damaged gzip file ({exc})") from exc
     with path.open("rb") as fh:
         return fh.read(_SAMPLE_BYTES)
 
@@ -202,12 +286,14 @@ def _detect_encoding(sample: bytes, label: str) -> str:
         )
     if b"\x00" in sample:
         raise IngestError(f"{label}: binary content (NUL bytes); expected a CSV text file")
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    try:
-        decoder.decode(sample, final=False)
-    except UnicodeDecodeError:
-        return "latin1"
-    return "utf8"
+    for encoding in ("utf8", *_FALLBACK_ENCODINGS):
+        decoder = codecs.getincrementaldecoder(encoding)()
+        try:
+            decoder.decode(sample, final=False)
+        except UnicodeDecodeError:
+            continue
+        return encoding
+    return "latin1"
 
 
 def _detect_delimiter(text: str, label: str) -> str:
@@ -222,17 +308,20 @@ def _detect_delimiter(text: str, label: str) -> str:
         return best if counts[best] > 0 else ","
 
 
-def _header(text: str, delimiter: str, label: str) -> list[str]:
-    first = next(csv.reader(io.StringIO(text), delimiter=delimiter), None)
+def _header(text: str, delimiter: str, label: str) -> tuple[list[str], int]:
+    """The header's column names and the number of blank lines before it."""
+    blank = 0
+    for line in text.splitlines():
+        if line.strip():
+            break
+        blank += 1
+    rest = "\n".join(text.splitlines()[blank:])
+    first = next(csv.reader(io.StringIO(rest), delimiter=delimiter), None)
     if not first or not any(c.strip() for c in first):
         raise IngestError(f"{label}: the file is empty; expected a header line and data rows")
     names = [c.strip().lstrip("\ufeff") or f"column_{i + 1}" for i, c in enumerate(first)]
-    seen: set[str] = set()
-    for name in names:
-        if name in seen:
-            raise IngestError(f"{label}: column {name!r} appears twice in the header")
-        seen.add(name)
-    return names
+    _check_column_names(names, label)
+    return names, blank
 
 
 def _stage_csv(
@@ -251,15 +340,14 @@ def _stage_csv(
         if not sample.strip():
             raise IngestError(f"{path}: the file is empty; expected a header line and data rows")
         file_encoding = encoding or _detect_encoding(sample, str(path))
-        text = sample.decode("utf-8" if file_encoding == "utf8" else "latin-1", errors="replace")
-        text = text.lstrip("\ufeff")
+        text = sample.decode(file_encoding, errors="replace").lstrip("\ufeff")
         file_delimiter = delimiter or _detect_delimiter(text, str(path))
-        columns = _header(text, file_delimiter, str(path))
+        columns, blank_lines = _header(text, file_delimiter, str(path))
         if staged is None:
             staged = StagedFile(label=label, files=list(files), file_format="csv",
                                 columns=columns, rows=0, encoding=file_encoding,
                                 delimiter=file_delimiter)
-            cols_sql = ", ".join(f'"{c}" VARCHAR' for c in columns)
+            cols_sql = ", ".join(f"{quote_identifier(c)} VARCHAR" for c in columns)
             con.execute(
                 f"CREATE TEMP TABLE {STAGING_TABLE} ({cols_sql}, "
                 "_source_file VARCHAR, _source_row BIGINT)"
@@ -269,17 +357,24 @@ def _stage_csv(
                 f"{path}: its header differs from the first part's ({', '.join(staged.columns)})"
             )
         on_position = _position_reporter(progress, done_bytes, total_bytes)
-        try:
-            rows, rejects = _stream_csv_file(con, path, columns, file_encoding, file_delimiter,
-                                             on_position)
-        except UnicodeError:
-            if encoding is not None or file_encoding == "latin1":
-                raise
-            con.execute(f"DELETE FROM {STAGING_TABLE} WHERE _source_file = ?", [str(path)])
-            staged.notes.append(f"{path.name}: not valid UTF-8 further in; read as Latin-1")
-            staged.encoding = "latin1"
-            rows, rejects = _stream_csv_file(con, path, columns, "latin1", file_delimiter,
-                                             on_position)
+        fallbacks = [] if encoding else [e for e in _FALLBACK_ENCODINGS if e != file_encoding]
+        while True:
+            try:
+                rows, rejects = _stream_csv_file(con, path, columns, file_encoding,
+                                                 file_delimiter, blank_lines + 1, on_position)
+                break
+            except UnicodeError as exc:
+                if not fallbacks:
+                    raise IngestError(
+                        f"{path}: text is not valid {file_encoding}; give the file's encoding "
+                        "with --encoding"
+                    ) from exc
+                con.execute(f"DELETE FROM {STAGING_TABLE} WHERE _source_file = ?", [str(path)])
+                staged.notes.append(
+                    f"{path.name}: not valid {file_encoding} further in; read as {fallbacks[0]}"
+                )
+                file_encoding = fallbacks.pop(0)
+                staged.encoding = file_encoding
         staged.rows += rows
         staged.parse_rejects.extend(rejects)
         done_bytes += path.stat().st_size
@@ -294,6 +389,7 @@ def _stream_csv_file(
     columns: list[str],
     encoding: str,
     delimiter: str,
+    skip_rows: int,
     on_position: Callable[[int], None],
 ) -> tuple[int, list[ParseReject]]:
     rejects: list[ParseReject] = []
@@ -309,13 +405,17 @@ def _stream_csv_file(
 
     stream, raw = _open_bytes(path)
     try:
-        return _stream_batches(con, path, columns, encoding, delimiter, on_position,
+        return _stream_batches(con, path, columns, encoding, delimiter, skip_rows, on_position,
                                stream, raw, keep_invalid, rejects)
     except pa.ArrowInvalid as exc:
         message = str(exc)
-        if "UTF8" in message or "utf8" in message.lower():
+        if "UTF8" in message or "utf8" in message.lower() or "decode" in message.lower():
             raise UnicodeError(message) from exc
         raise IngestError(f"{path}: cannot be read as CSV ({message.splitlines()[0]})") from exc
+    except UnicodeDecodeError as exc:
+        raise UnicodeError(str(exc)) from exc
+    except (OSError, EOFError) as exc:
+        raise IngestError(f"{path}: cannot be read ({exc})") from exc
     finally:
         stream.close()
 
@@ -326,6 +426,7 @@ def _stream_batches(
     columns: list[str],
     encoding: str,
     delimiter: str,
+    skip_rows: int,
     on_position: Callable[[int], None],
     stream: pa.NativeFile,
     raw: pa.NativeFile,
@@ -336,7 +437,7 @@ def _stream_batches(
         stream,
         read_options=pacsv.ReadOptions(
             encoding=encoding, block_size=_BLOCK_BYTES, use_threads=False,
-            column_names=columns, skip_rows=1,
+            column_names=columns, skip_rows=skip_rows,
         ),
         parse_options=pacsv.ParseOptions(
             delimiter=delimiter, newlines_in_values=True, invalid_row_handler=keep_invalid,
@@ -348,7 +449,7 @@ def _stream_batches(
     rows = 0
     for batch in reader:
         n = batch.num_rows
-        lines = _line_numbers(rows, n, rejects)
+        lines = _line_numbers(rows, n, rejects) + (skip_rows - 1)
         table = pa.Table.from_batches([batch]).append_column(
             "_source_file", pa.array([str(path)] * n, pa.string())
         ).append_column("_source_row", pa.array(lines, pa.int64()))
@@ -395,7 +496,7 @@ def _stage_parquet(
     label: str,
     progress: ProgressCallback | None,
 ) -> StagedFile:
-    file_list = "[" + ", ".join("'" + str(f).replace("'", "''") + "'" for f in files) + "]"
+    file_list = "[" + ", ".join(quote_literal(f) for f in files) + "]"
     try:
         columns = [
             row[0] for row in con.execute(
@@ -406,9 +507,9 @@ def _stage_parquet(
         first_line = str(exc).splitlines()[0]
         raise IngestError(f"{label}: cannot be read as Parquet ({first_line})") from exc
     sql = (
-        f"CREATE TEMP TABLE {STAGING_TABLE} AS SELECT * EXCLUDE (filename, file_row_number), "
-        "filename AS _source_file, file_row_number + 1 AS _source_row "
-        f"FROM read_parquet({file_list}, union_by_name = true, filename = true, "
+        f"CREATE TEMP TABLE {STAGING_TABLE} AS SELECT * EXCLUDE (file_row_number), "
+        "file_row_number + 1 AS _source_row "
+        f"FROM read_parquet({file_list}, union_by_name = true, filename = '_source_file', "
         "file_row_number = true)"
     )
     run_with_progress(con, sql, progress)
@@ -457,19 +558,21 @@ def _stage_excel(
     for path in files:
         try:
             frame = pd.read_excel(path, sheet_name=sheet or 0, dtype=str, keep_default_na=False,
-                                  engine="openpyxl")
+                                  engine="openpyxl", header=None)
         except ValueError as exc:
             raise IngestError(f"{path}: {exc}") from exc
         except Exception as exc:
             raise IngestError(f"{path}: cannot be read as an Excel workbook ({exc})") from exc
-        frame.columns = [str(c).strip() for c in frame.columns]
+        if frame.empty:
+            raise IngestError(f"{path}: the sheet is empty; expected a header row and data rows")
+        names = [str(c).strip() or f"column_{i + 1}" for i, c in enumerate(frame.iloc[0])]
+        _check_column_names(names, str(path))
+        frame = frame.iloc[1:].set_axis(names, axis=1)
         frame["_source_file"] = str(path)
         frame["_source_row"] = np.arange(2, len(frame) + 2, dtype=np.int64)
-        frames.append(frame)
+        blank = (frame[names].apply(lambda col: col.str.strip()) == "").all(axis=1)
+        frames.append(frame[~blank])
     data = pd.concat(frames, ignore_index=True)
-    if data.columns.duplicated().any():
-        dup = data.columns[data.columns.duplicated()][0]
-        raise IngestError(f"{label}: column {dup!r} appears twice in the header")
     con.register("_excel_frame", data)
     con.execute(f"CREATE TEMP TABLE {STAGING_TABLE} AS SELECT * FROM _excel_frame")
     con.unregister("_excel_frame")
