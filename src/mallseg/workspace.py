@@ -186,7 +186,7 @@ class Workspace:
             When the folder is a file, the database is locked by another process, or it was
             written by a newer mallseg.
         """
-        folder = resolve_workspace_path(path)
+        folder = resolve_workspace_path(path).resolve()
         if folder.exists() and not folder.is_dir():
             raise WorkspaceError(f"workspace {folder}: is a file, expected a folder")
         if read_only and not (folder / DATABASE_FILE).exists():
@@ -196,6 +196,9 @@ class Workspace:
             con = duckdb.connect(str(folder / DATABASE_FILE), read_only=read_only)
         except duckdb.IOException as exc:
             raise WorkspaceError(f"workspace {folder}: cannot open the database ({exc})") from exc
+        # Timestamps are stored as local wall-clock times; a fixed session zone makes the
+        # conversion of time-zone-aware inputs the same on every machine.
+        con.execute("SET TimeZone = 'UTC'")
         ws = cls(folder, con)
         if not read_only:
             ws._create_or_migrate()

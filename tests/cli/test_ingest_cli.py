@@ -125,3 +125,45 @@ def test_counts_always_reconcile(
     assert quarantined == report.rows_quarantined
     assert stored == report.rows_new == report.rows_loaded
     assert stored == len({c for c, _ in rows if c}) or report.rows_quarantined > 0
+
+
+def test_markup_in_names_and_values_is_printed_as_text(run_cli: RunCli, tmp_path: Path) -> None:
+    path = tmp_path / "customers [copy].csv"
+    path.write_text("customer_id,[/red]note,age\nc1,x,30\nc2,y,[/b]\n")
+    result = run_cli("ingest", "customers", str(path))
+    assert result.returncode == 0, result.stderr
+    assert "[/red]note" in result.stdout and "customers [copy].csv" in result.stdout
+    shown = run_cli("quarantine")
+    assert shown.returncode == 0 and "[/b]" in shown.stdout
+
+
+def test_ingest_all_is_all_or_nothing(run_cli: RunCli, tmp_path: Path) -> None:
+    folder = tmp_path / "mall"
+    folder.mkdir()
+    (folder / "customers.csv").write_text("customer_id\nA\nB\n")
+    (folder / "stores.csv").write_text("store_id\nS1\n")
+    (folder / "visits.csv").write_text("customer_id,when\nA,2026-01-01\n")
+    result = run_cli("ingest", "all", str(folder))
+    assert result.returncode == 2 and "visits.entered_at" in result.stderr
+    with Workspace.open(tmp_path / "ws") as ws:
+        assert ws.table_count("customers") == 0
+        assert ws.table_count("stores") == 0
+
+
+def test_nothing_loaded_exits_1_with_the_reason(run_cli: RunCli, tmp_path: Path) -> None:
+    path = tmp_path / "v.csv"
+    path.write_text("customer_id,entered_at\nZ,2026-01-01 10:00\n")
+    result = run_cli("ingest", "visits", str(path))
+    assert result.returncode == 1
+    assert "nothing was loaded" in result.stderr
+    assert "--register-unknown" in result.stdout
+
+
+def test_export_path_with_a_quote(run_cli: RunCli, tmp_path: Path) -> None:
+    path = tmp_path / "c.csv"
+    path.write_text("customer_id,age\nA,abc\nB,3\n")
+    run_cli("ingest", "customers", str(path))
+    target = tmp_path / "q'out.csv"
+    result = run_cli("quarantine", "--export", str(target))
+    assert result.returncode == 0, result.stderr
+    assert "abc" in target.read_text()

@@ -131,8 +131,8 @@ def test_duplicate_keys_keep_the_first_and_quarantine_the_rest(
     report = ingest_file(ws, "customers", path)
     assert (report.rows_loaded, report.rows_quarantined) == (2, 2)
     assert quarantine_reasons(ws, report.ingest_id) == [
-        (4, "duplicate customer_id A (first at row 2)"),
-        (5, "duplicate customer_id A (first at row 2)"),
+        (4, "duplicate customer_id 'A' (first at row 2)"),
+        (5, "duplicate customer_id 'A' (first at row 2)"),
     ]
     assert ws.connection.execute("SELECT age FROM customers WHERE customer_id='A'").fetchone() == (
         30,
@@ -373,7 +373,7 @@ def test_exposures_key_is_campaign_and_customer(ws: Workspace, tmp_path: Path) -
     report = ingest_file(ws, "exposures", path)
     assert (report.rows_loaded, report.rows_quarantined) == (2, 1)
     assert quarantine_reasons(ws, report.ingest_id) == [
-        (4, "duplicate campaign_id K1 customer_id A (first at row 2)")
+        (4, "duplicate campaign_id 'K1' customer_id 'A' (first at row 2)")
     ]
     flags = ws.connection.execute(
         "SELECT list((is_holdout, responded) ORDER BY customer_id) FROM exposures"

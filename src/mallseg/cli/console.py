@@ -7,6 +7,7 @@ from contextlib import contextmanager
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     Progress,
@@ -16,7 +17,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-__all__ = ["console", "error_console", "fail", "stage_progress"]
+__all__ = ["console", "error_console", "escape", "fail", "stage_progress"]
 
 console = Console(soft_wrap=True)
 error_console = Console(stderr=True)
@@ -24,7 +25,8 @@ error_console = Console(stderr=True)
 
 def fail(message: str, code: int = 2) -> typer.Exit:
     """Print ``message`` as one error line on stderr and return the exit to raise."""
-    error_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    error_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False,
+                        soft_wrap=True)
     return typer.Exit(code)
 
 

@@ -9,13 +9,14 @@ from typing import Annotated
 import typer
 from rich.table import Table as RichTable
 
-from mallseg.cli.console import console, fail, stage_progress
+from mallseg.cli.console import console, escape, fail, stage_progress
 from mallseg.cli.state import open_workspace
 from mallseg.data.errors import IngestError
 from mallseg.data.ingest import IngestReport, find_table_sources, ingest_file
 from mallseg.data.mapping import parse_mapping_options
 from mallseg.data.samples import SAMPLES, sample_path
 from mallseg.data.schema import CANONICAL_TABLES
+from mallseg.sql_text import quote_literal
 from mallseg.workspace import Workspace
 
 __all__ = ["print_ingest_report", "register"]
@@ -68,15 +69,11 @@ def ingest(
         mapping = parse_mapping_options(column_map or [])
         with open_workspace(ctx) as ws:
             if table == "all":
-                sources = find_table_sources(file)
-                reports = [
-                    _ingest_one(ws, name, path, mapping, encoding, delimiter, sheet,
-                                register_unknown)
-                    for name, path in sources.items()
-                ]
+                reports = _ingest_folder(ws, file, mapping, encoding, delimiter, sheet,
+                                         register_unknown)
             else:
                 reports = [_ingest_one(ws, table, file, mapping, encoding, delimiter, sheet,
-                                       register_unknown)]
+                                       register_unknown, own_transaction=True)]
     except IngestError as exc:
         raise fail(str(exc)) from exc
     for report in reports:
@@ -84,42 +81,73 @@ def ingest(
             console.print_json(json.dumps(report.to_dict(), default=str))
         else:
             print_ingest_report(report)
+    empty = [r for r in reports if r.rows_loaded == 0]
+    if empty:
+        raise fail(
+            f"nothing was loaded from {empty[0].source}: all {empty[0].rows_read:,} rows were "
+            "quarantined (see `mallseg quarantine`)",
+            code=1,
+        )
+
+
+def _ingest_folder(
+    ws: Workspace, folder: Path, mapping: dict[str, str], encoding: str | None,
+    delimiter: str | None, sheet: str | None, register_unknown: bool,
+) -> list[IngestReport]:
+    """Load every table of ``folder`` in one transaction: all of them or none."""
+    sources = find_table_sources(folder)
+    ws.connection.execute("BEGIN TRANSACTION")
+    try:
+        reports = [
+            _ingest_one(ws, name, path, mapping, encoding, delimiter, sheet, register_unknown,
+                        own_transaction=False)
+            for name, path in sources.items()
+        ]
+    except BaseException:
+        ws.connection.execute("ROLLBACK")
+        raise
+    ws.connection.execute("COMMIT")
+    return reports
 
 
 def _ingest_one(
     ws: Workspace, table: str, path: Path, mapping: dict[str, str], encoding: str | None,
-    delimiter: str | None, sheet: str | None, register_unknown: bool,
+    delimiter: str | None, sheet: str | None, register_unknown: bool, *,
+    own_transaction: bool,
 ) -> IngestReport:
     with stage_progress(f"ingest {table}") as update:
         return ingest_file(ws, table, path, column_map=mapping, encoding=encoding,
                            delimiter=delimiter, sheet=sheet,
-                           register_unknown=register_unknown, progress=update)
+                           register_unknown=register_unknown, progress=update,
+                           own_transaction=own_transaction)
 
 
 def print_ingest_report(report: IngestReport) -> None:
     """Show one ingest's reconciled counts, mapping, reasons and notes."""
     console.print(
-        f"[bold]{report.table}[/] from {report.source}: read [bold]{report.rows_read:,}[/] = "
+        f"[bold]{report.table}[/] from {escape(report.source)}: read "
+        f"[bold]{report.rows_read:,}[/] = "
         f"loaded [green]{report.rows_loaded:,}[/] (new {report.rows_new:,}, updated "
         f"{report.rows_updated:,}, unchanged {report.rows_unchanged:,}) + quarantined "
         f"[yellow]{report.rows_quarantined:,}[/]",
         highlight=False,
     )
-    console.print(f"  columns: {', '.join(f'{s} -> {c}' for c, s in report.mapping.items())}",
-                  highlight=False)
+    mapped = ", ".join(f"{s} -> {c}" for c, s in report.mapping.items())
+    console.print(f"  columns: {mapped}", highlight=False, markup=False)
     if report.ignored_columns:
-        console.print(f"  not used: {', '.join(report.ignored_columns)}", highlight=False)
+        console.print(f"  not used: {', '.join(report.ignored_columns)}", highlight=False,
+                      markup=False)
     if report.dropped_pii_columns:
         console.print(
             f"  personal data, not stored: {', '.join(report.dropped_pii_columns)}",
-            highlight=False,
+            highlight=False, markup=False,
         )
     for table, count in report.registered.items():
         console.print(f"  registered {count:,} unknown {table}", highlight=False)
     for reason, count in report.top_reasons:
-        console.print(f"  [yellow]quarantined {count:,}:[/] {reason}", highlight=False)
+        console.print(f"  [yellow]quarantined {count:,}:[/] {escape(reason)}", highlight=False)
     for note in report.notes:
-        console.print(f"  note: {note}", highlight=False)
+        console.print(f"  note: {note}", highlight=False, markup=False)
 
 
 def simulate(
@@ -183,7 +211,7 @@ def quarantine(
             fmt = "PARQUET" if export.suffix.lower() in (".parquet", ".pq") else "CSV"
             con.execute(
                 f"COPY (SELECT * FROM quarantine ORDER BY quarantined_at, source_file, "
-                f"source_row) TO '{export}' (FORMAT {fmt})"
+                f"source_row) TO {quote_literal(export)} (FORMAT {fmt})"
             )
             console.print(f"wrote {ws.table_count('quarantine'):,} rows to {export}")
             return
@@ -195,5 +223,5 @@ def quarantine(
         for col in ("table", "file", "row", "reason"):
             table.add_column(col)
         for t, f, r, reason in rows:
-            table.add_row(t, Path(f).name, str(r), reason)
+            table.add_row(t, escape(Path(f).name), str(r), escape(reason))
         console.print(table)

@@ -22,6 +22,7 @@ from mallseg.cli.state import open_workspace
 from mallseg.data.errors import IngestError
 from mallseg.data.ingest import find_table_sources, ingest_file
 from mallseg.segment.run import SegmentationRun, run_segmentation
+from mallseg.sql_text import quote_literal
 
 __all__ = ["register"]
 
@@ -71,7 +72,7 @@ def demo(
         ws.connection.execute(
             f"COPY (SELECT customer_id, segment_id, segment_name, round(confidence, 4) AS "
             f"confidence FROM segment_assignments WHERE run_id = ? ORDER BY customer_id) "
-            f"TO '{export}' (HEADER)", [run.run_id],
+            f"TO {quote_literal(export)} (HEADER)", [run.run_id],
         )
         console.print(
             f"\n[bold]Outputs[/]\n  workspace database  {ws.folder / 'mallseg.duckdb'}\n"
@@ -88,7 +89,7 @@ def _compare_with_truth(run: SegmentationRun, truth: Path) -> None:
     if not truth.exists():
         return
     personas = duckdb.connect().execute(
-        f"SELECT customer_id, persona FROM read_parquet('{truth}/*.parquet')"
+        f"SELECT customer_id, persona FROM read_parquet({quote_literal(str(truth) + '/*.parquet')})"
     ).df().set_index("customer_id")["persona"]
     matched = personas.reindex(run.customer_ids.astype(str))
     agreement = adjusted_rand_score(matched.to_numpy(), run.labels)

@@ -11,7 +11,7 @@ import pandas as pd
 import typer
 from rich.table import Table as RichTable
 
-from mallseg.cli.console import console, fail, stage_progress
+from mallseg.cli.console import console, escape, fail, stage_progress
 from mallseg.cli.state import open_workspace
 from mallseg.data.errors import IngestError
 from mallseg.data.ingest import ingest_file
@@ -82,10 +82,10 @@ def print_segments(run: SegmentationRun) -> None:
     table.add_column("customers", justify="right")
     table.add_column("what sets them apart")
     for _, row in run.segment_table().iterrows():
-        table.add_row(str(row["segment"]), row["name"],
-                      f"{row['size']:,} ({row['share']:.0%})", row["description"])
+        table.add_row(str(row["segment"]), escape(row["name"]),
+                      f"{row['size']:,} ({row['share']:.0%})", escape(row["description"]))
     console.print(table)
-    console.print(f"[bold]Why this segmentation:[/] {run.selection.explanation}",
+    console.print(f"[bold]Why this segmentation:[/] {escape(run.selection.explanation)}",
                   highlight=False)
     console.print(f"run {run.run_id}; model {run.model_path}", highlight=False)
 
@@ -133,7 +133,7 @@ def assign(
     for column in result.columns:
         table.add_column(column)
     for _, row in result.head(50).iterrows():
-        table.add_row(*(str(v) for v in row))
+        table.add_row(*(escape(str(v)) for v in row))
     console.print(table)
 
 
@@ -155,14 +155,16 @@ def explain(
     names = metadata["user"].get("segment_names", {})
     result = explain_customer(segmenter, row)
     name = names.get(str(result.segment), "Unassigned")
-    console.print(f"[bold]{customer_id}[/] is in segment {result.segment} [bold]{name}[/] "
+    console.print(f"[bold]{escape(customer_id)}[/] is in segment {result.segment} "
+                  f"[bold]{escape(name)}[/] "
                   f"(confidence {result.confidence:.2f}; next closest: segment "
                   f"{result.runner_up}, margin {result.margin:.2f})", highlight=False)
     table = RichTable(title=f"What places them there (run {run_id})")
     for column in ("feature", "customer", "segment", "everyone", "pull"):
         table.add_column(column, justify="left" if column == "feature" else "right")
     for item in result.top_features(top):
-        table.add_row(item.feature, _fmt(item.customer_value), _fmt(item.segment_value),
+        table.add_row(escape(item.feature), escape(_fmt(item.customer_value)),
+                      escape(_fmt(item.segment_value)),
                       _fmt(item.population_value), f"{item.contribution:+.2f}")
     console.print(table)
 

@@ -29,6 +29,8 @@ Examples
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import logging
 import uuid
@@ -44,6 +46,7 @@ from mallseg.data.mapping import ColumnMapping, map_columns
 from mallseg.data.parsing import (
     boolean_expr,
     detect_datetime_format,
+    detect_decimal_comma,
     gender_expr,
     number_expr,
     text_expr,
@@ -51,9 +54,10 @@ from mallseg.data.parsing import (
 )
 from mallseg.data.readers import STAGING_TABLE, StagedFile, run_with_progress, stage_file
 from mallseg.data.schema import CANONICAL_TABLES, Column, Table
+from mallseg.sql_text import quote_identifier
 from mallseg.workspace import Workspace
 
-__all__ = ["IngestReport", "StageCallback", "ingest_file"]
+__all__ = ["IngestReport", "StageCallback", "find_table_sources", "ingest_file"]
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +104,7 @@ def ingest_file(
     sheet: str | None = None,
     register_unknown: bool = False,
     progress: StageCallback | None = None,
+    own_transaction: bool = True,
 ) -> IngestReport:
     """Validate and load ``path`` into canonical table ``table_name``.
 
@@ -122,6 +127,9 @@ def ingest_file(
         exports that come without a customer table.
     progress:
         Called as work advances.
+    own_transaction:
+        Commit (or roll back) this ingest on its own. False when the caller loads several
+        files in one transaction of its own, all or nothing.
 
     Raises
     ------
@@ -148,14 +156,15 @@ def ingest_file(
         notes = list(staged.notes)
         if progress:
             progress("validate", 0.0)
-        con.execute("BEGIN TRANSACTION")
+        if own_transaction:
+            con.execute("BEGIN TRANSACTION")
         try:
             _build_typed(con, table, mapping, staged, notes, stage_progress("validate"))
             registered = _check_keys_and_references(
                 con, table, mapping.canonical_to_source, register_unknown, notes
             )
             counts = _merge(con, table, mapping, ingest_id, stage_progress("load"))
-            quarantined = _quarantine(con, table, staged, ingest_id, started)
+            quarantined = _quarantine(con, table, staged, mapping, ingest_id, started)
             rows_loaded = counts["new"] + counts["updated"] + counts["unchanged"]
             if rows_loaded + quarantined != staged.rows_read:
                 raise RuntimeError(
@@ -180,9 +189,11 @@ def ingest_file(
                 notes=notes,
             )
             _log_ingest(workspace, report, staged, started)
-            con.execute("COMMIT")
+            if own_transaction:
+                con.execute("COMMIT")
         except BaseException:
-            con.execute("ROLLBACK")
+            if own_transaction:
+                con.execute("ROLLBACK")
             raise
     finally:
         con.execute(f"DROP TABLE IF EXISTS {STAGING_TABLE}")
@@ -226,10 +237,6 @@ def find_table_sources(folder: str | Path) -> dict[str, Path]:
 
 
 # -- typing and row checks -----------------------------------------------------------------
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def _source_types(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     rows = con.execute(f"DESCRIBE {STAGING_TABLE}").fetchall()
     return {str(r[0]): str(r[1]).upper() for r in rows}
@@ -239,19 +246,29 @@ def _value_expr(
     con: duckdb.DuckDBPyConnection, column: Column, source: str, source_type: str,
     notes: list[str],
 ) -> str:
-    src = f"src.{_quote(source)}"
+    src = f"src.{quote_identifier(source)}"
     if column.name == "gender":
         return gender_expr(src)
     kind = column.sql_type
     if _same_family(source_type, kind):
-        return f"CAST({src} AS {'BIGINT' if kind == 'INTEGER' else kind})"
+        if kind == "INTEGER":
+            return f"TRY_CAST(CASE WHEN isfinite({src}) THEN round({src}) END AS BIGINT)"
+        return f"TRY_CAST({src} AS {kind})"
+    if kind == "VARCHAR" and source_type.startswith(("FLOAT", "DOUBLE", "DECIMAL")):
+        # ids written as 1.0 by tools that store integers with gaps as floats
+        return (f"CASE WHEN {src} = trunc({src}) AND abs({src}) < 1e18 "
+                f"THEN CAST(CAST({src} AS BIGINT) AS VARCHAR) ELSE CAST({src} AS VARCHAR) END")
     if kind in ("INTEGER", "DOUBLE"):
-        expr = number_expr(src)
-        return f"CAST(round({expr}) AS BIGINT)" if kind == "INTEGER" else expr
+        decimal_comma = source_type == "VARCHAR" and detect_decimal_comma(
+            con, STAGING_TABLE, quote_identifier(source))
+        if decimal_comma:
+            notes.append(f"{source}: read with a decimal comma")
+        expr = number_expr(src, decimal_comma=decimal_comma)
+        return f"TRY_CAST(round({expr}) AS BIGINT)" if kind == "INTEGER" else expr
     if kind == "BOOLEAN":
         return boolean_expr(src)
     if kind in ("DATE", "TIMESTAMP"):
-        fmt = detect_datetime_format(con, STAGING_TABLE, _quote(source))
+        fmt = detect_datetime_format(con, STAGING_TABLE, quote_identifier(source))
         if fmt is not None:
             notes.append(f"{source}: read with date format {fmt}")
         return f"CAST({timestamp_expr(src, fmt)} AS {kind})"
@@ -277,7 +294,8 @@ def _build_typed(
         source_type = source_types.get(source, "VARCHAR")
         value = _value_expr(con, column, source, source_type, notes)
         typed_source = _same_family(source_type, column.sql_type)
-        raw = f"src.{_quote(source)}" if typed_source else text_expr(f"src.{_quote(source)}")
+        qualified = f"src.{quote_identifier(source)}"
+        raw = qualified if typed_source else text_expr(qualified)
         if column.name == "annual_income":
             value = _income_in_thousands(con, value, source, notes)
         selects.append(f"{value} AS {column.name}")
@@ -412,15 +430,16 @@ def _check_keys_and_references(
     if table.derived_key:
         key = table.key[0]
         content = [c for c in table.column_names if c != key]
-        parts = ", ".join(content)
+        parts = ", ".join(
+            f"coalesce(CAST({c} AS VARCHAR), chr(0))" for c in content
+        )
         # content digest + occurrence number among identical rows of this file
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE {TYPED_TABLE} AS "
             f"SELECT * EXCLUDE (_digest) REPLACE (coalesce({key}, _digest || '-' || "
             f"CAST(row_number() OVER (PARTITION BY _digest ORDER BY _source_file, _source_row) "
             f"AS VARCHAR)) AS {key}) "
-            f"FROM (SELECT *, printf('%016x%016x', hash({parts}), hash('mallseg', {parts})) "
-            f"AS _digest FROM {TYPED_TABLE})"
+            f"FROM (SELECT *, md5(concat_ws(chr(31), {parts})) AS _digest FROM {TYPED_TABLE})"
         )
     # a digest + occurrence key is unique by construction: no duplicate check needed
     if not (table.derived_key and table.key[0] not in mapped_columns):
@@ -430,7 +449,9 @@ def _check_keys_and_references(
 
 def _mark_duplicates(con: duckdb.DuckDBPyConnection, table: Table) -> None:
     key_cols = ", ".join(table.key)
-    described = "".join(f"{c} ' || coalesce(CAST(d.{c} AS VARCHAR), '') || ' " for c in table.key)
+    described = "".join(
+        f"{c} ''' || coalesce(CAST(d.{c} AS VARCHAR), '') || ''' " for c in table.key
+    )
     con.execute(
         f"UPDATE {TYPED_TABLE} SET _reason = 'duplicate {described}(first at row ' || "
         f"CAST(d.first_row AS VARCHAR) || ')' FROM ("
@@ -531,10 +552,23 @@ def _scalar(con: duckdb.DuckDBPyConnection, sql: str) -> int:
 
 
 def _quarantine(
-    con: duckdb.DuckDBPyConnection, table: Table, staged: StagedFile, ingest_id: str,
-    started: datetime,
+    con: duckdb.DuckDBPyConnection, table: Table, staged: StagedFile, mapping: ColumnMapping,
+    ingest_id: str, started: datetime,
 ) -> int:
-    raw_cols = ", ".join(f"{_quote(c)} := s.{_quote(c)}" for c in staged.columns)
+    """Keep every rejected row with its reason and its raw values, personal data left out.
+
+    Quarantine rows of an earlier ingest of the same content into the same table are
+    replaced, so loading a file again does not duplicate them.
+    """
+    con.execute(
+        "DELETE FROM quarantine WHERE table_name = ? AND ingest_id IN (SELECT ingest_id FROM "
+        "ingest_log WHERE table_name = ? AND content_sha256 = ?)",
+        [table.name, table.name, staged.content_sha256],
+    )
+    kept = [c for c in staged.columns if c not in mapping.dropped_pii]
+    raw_cols = ", ".join(
+        f"{quote_identifier(c)} := s.{quote_identifier(c)}" for c in kept
+    ) or "empty := NULL"
     con.execute(
         "INSERT INTO quarantine SELECT ?, ?, t._source_file, t._source_row, t._reason, "
         f"CAST(to_json(struct_pack({raw_cols})) AS VARCHAR), ? "
@@ -547,17 +581,30 @@ def _quarantine(
         con.execute(
             "INSERT INTO quarantine VALUES (?, ?, ?, ?, ?, ?, ?)",
             [ingest_id, table.name, reject.source_file, reject.line, reject.reason,
-             json.dumps({"line": reject.text}), started],
+             json.dumps(_reject_fields(reject.text, staged, mapping)), started],
         )
     return _scalar(con, f"SELECT count(*) FROM {TYPED_TABLE} WHERE _reason <> ''") + len(
         staged.parse_rejects
     )
 
 
+def _reject_fields(text: str, staged: StagedFile, mapping: ColumnMapping) -> dict[str, str]:
+    """A malformed line split into the header's fields, personal-data fields left out."""
+    fields = next(csv.reader(io.StringIO(text), delimiter=staged.delimiter or ","), [])
+    named: dict[str, str] = {}
+    for position, value in enumerate(fields):
+        name = staged.columns[position] if position < len(staged.columns) else (
+            f"extra_field_{position + 1}")
+        if name not in mapping.dropped_pii:
+            named[name] = value
+    return named
+
+
 def _top_reasons(con: duckdb.DuckDBPyConnection, ingest_id: str) -> list[tuple[str, int]]:
     rows = con.execute(
-        "SELECT regexp_replace(regexp_replace(reason, '''[^'']*''', '…', 'g'), "
-        "'-?[0-9]+(\\.[0-9]+)? is outside', 'value is outside', 'g') AS kind, count(*) "
+        "SELECT regexp_replace(regexp_replace(regexp_replace(reason, '''[^'']*''', '…', 'g'), "
+        "'-?[0-9]+(\\.[0-9]+)? is outside', 'value is outside', 'g'), "
+        "'row [0-9]+', 'row …', 'g') AS kind, count(*) "
         "FROM quarantine WHERE ingest_id = ? GROUP BY kind ORDER BY count(*) DESC, kind LIMIT 5",
         [ingest_id],
     ).fetchall()

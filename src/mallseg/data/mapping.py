@@ -22,22 +22,37 @@ Examples
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from mallseg.data.errors import IngestError
 from mallseg.data.schema import PII_COLUMN_NAMES, Table
 
-__all__ = ["ColumnMapping", "map_columns", "normalise_name", "parse_mapping_options"]
+__all__ = [
+    "AMBIGUOUS_NAMES",
+    "ColumnMapping",
+    "map_columns",
+    "normalise_name",
+    "parse_mapping_options",
+]
+
+AMBIGUOUS_NAMES: dict[str, tuple[str, ...]] = {
+    "price": ("amount", "unit_price"),
+}
+"""Normalised source names that exports use for different things: never mapped
+automatically; the error asks the user to choose."""
 
 
 def normalise_name(name: str) -> str:
     """Lower-case ``name`` and keep only letters and digits.
 
-    >>> normalise_name("Spending Score (1-100)")
-    'spendingscore1100'
+    >>> normalise_name("Spending Score (1-100)"), normalise_name("Âge")
+    ('spendingscore1100', 'age')
     """
-    return re.sub(r"[^0-9a-z]", "", name.lower())
+    folded = unicodedata.normalize("NFKD", name)
+    folded = "".join(ch for ch in folded if not unicodedata.combining(ch))
+    return re.sub(r"[^0-9a-z]", "", folded.lower())
 
 
 @dataclass
@@ -72,11 +87,16 @@ def parse_mapping_options(options: Sequence[str]) -> dict[str, str]:
     parsed: dict[str, str] = {}
     for option in options:
         source, sep, canonical = option.partition("=")
-        if not sep or not source.strip() or not canonical.strip():
+        source, canonical = source.strip(), canonical.strip()
+        if not sep or not source or not canonical:
             raise IngestError(
                 f"--map {option!r}: expected SOURCE=CANONICAL, e.g. Kunde=customer_id"
             )
-        parsed[source.strip()] = canonical.strip()
+        if source in parsed:
+            raise IngestError(f"--map names column {source!r} twice")
+        if canonical in parsed.values():
+            raise IngestError(f"--map gives {canonical} two sources")
+        parsed[source] = canonical
     return parsed
 
 
@@ -142,7 +162,7 @@ def map_columns(
     for source in source_columns:
         if source in taken:
             continue
-        if table.name == "customers" and normalise_name(source) in PII_COLUMN_NAMES:
+        if normalise_name(source) in PII_COLUMN_NAMES:
             dropped_pii.append(source)
         else:
             ignored.append(source)
@@ -160,6 +180,14 @@ def map_columns(
     if missing:
         first = missing[0]
         hint = _derivation_hint(first.name, table)
+        ambiguous = [s for s in ignored if normalise_name(s) in AMBIGUOUS_NAMES]
+        if ambiguous:
+            meanings = AMBIGUOUS_NAMES[normalise_name(ambiguous[0])]
+            choices = " or ".join(f"--map {ambiguous[0]}={m}" for m in meanings)
+            raise IngestError(
+                f"{source_label}: no column for {table.name}.{first.name}; column "
+                f"{ambiguous[0]!r} could mean {' or '.join(meanings)}: choose with {choices}"
+            )
         if len(source_columns) == 1:
             raise IngestError(
                 f"{source_label}: found a single column ({source_columns[0]!r}) where "

@@ -8,6 +8,9 @@ bracket ranges as surveys and loyalty exports write them ("45-54", "65+", "35-49
 timestamps use the one format that reads most values of the column (see
 :func:`detect_datetime_format`), so that 03/04/2024 is read the same way on every row.
 
+Timestamps are the mall's local wall-clock time: an offset written in the text
+(``+02:00``) is dropped and the local time kept, which is what hour-of-day features need.
+
 Examples
 --------
 >>> import duckdb
@@ -15,8 +18,8 @@ Examples
 >>> sql = number_expr("'35-49K'")
 >>> con.execute(f"SELECT {sql}").fetchone()[0]
 42.0
->>> con.execute(f"SELECT {number_expr(repr('1,234.5'))}, {number_expr(repr('12,5'))}").fetchone()
-(1234.5, 12.5)
+>>> con.execute(f"SELECT {number_expr(repr('1,234.5'))}, {number_expr(repr('$40'))}").fetchone()
+(1234.5, 40.0)
 >>> con.execute(f"SELECT {gender_expr(repr(' Female '))}, {gender_expr(repr('M'))}").fetchone()
 ('female', 'male')
 """
@@ -29,6 +32,7 @@ __all__ = [
     "DATETIME_FORMATS",
     "boolean_expr",
     "detect_datetime_format",
+    "detect_decimal_comma",
     "gender_expr",
     "number_expr",
     "text_expr",
@@ -69,16 +73,28 @@ def text_expr(source: str) -> str:
     return f"nullif(trim(CAST({source} AS VARCHAR)), '')"
 
 
-def number_expr(source: str) -> str:
-    """A number read from ``source``, or NULL."""
-    v = f"regexp_replace({text_expr(source)}, '^\\$\\s*', '')"
-    plain = (
-        f"CASE WHEN regexp_matches({v}, '^-?[0-9]{{1,3}}(,[0-9]{{3}})+(\\.[0-9]+)?$') "
-        f"THEN TRY_CAST(replace({v}, ',', '') AS DOUBLE) "
-        f"WHEN regexp_matches({v}, '^-?[0-9]+,[0-9]+$') "
-        f"THEN TRY_CAST(replace({v}, ',', '.') AS DOUBLE) "
-        f"ELSE TRY_CAST({v} AS DOUBLE) END"
-    )
+def number_expr(source: str, *, decimal_comma: bool = False) -> str:
+    """A finite number read from ``source``, or NULL.
+
+    A currency symbol before or after the number is dropped. With ``decimal_comma`` the
+    column writes ``1.234,56``; otherwise ``1,234.56`` (see :func:`detect_decimal_comma`).
+
+    >>> import duckdb
+    >>> con = duckdb.connect()
+    >>> con.execute(f"SELECT {number_expr(repr('1.234,5 €'), decimal_comma=True)}").fetchone()
+    (1234.5,)
+    >>> con.execute(f"SELECT {number_expr(repr('nan'))}, {number_expr(repr('£5'))}").fetchone()
+    (None, 5.0)
+    """
+    v = f"regexp_replace({text_expr(source)}, '^\\p{{Sc}}\\s*|\\s*\\p{{Sc}}$', '', 'g')"
+    if decimal_comma:
+        plain = f"TRY_CAST(replace(replace({v}, '.', ''), ',', '.') AS DOUBLE)"
+    else:
+        plain = (
+            f"CASE WHEN regexp_matches({v}, '^-?[0-9]{{1,3}}(,[0-9]{{3}})+(\\.[0-9]+)?$') "
+            f"THEN TRY_CAST(replace({v}, ',', '') AS DOUBLE) "
+            f"ELSE TRY_CAST({v} AS DOUBLE) END"
+        )
     ranged = (
         f"CASE WHEN regexp_matches({v}, '{_RANGE}') THEN "
         f"(CAST(regexp_extract({v}, '{_RANGE}', 1) AS DOUBLE) + "
@@ -89,7 +105,27 @@ def number_expr(source: str) -> str:
         f"CAST(regexp_extract(lower({v}), '{_UNDER}', 1) AS DOUBLE) / 2 END"
     )
     fast = f"TRY_CAST({source} AS DOUBLE)"
-    return f"coalesce({fast}, {plain}, {ranged})"
+    value = f"coalesce({fast}, {plain}, {ranged})"
+    return f"(CASE WHEN isfinite({value}) THEN {value} END)"
+
+
+def detect_decimal_comma(
+    con: duckdb.DuckDBPyConnection, table: str, source: str, sample_rows: int = 20_000
+) -> bool:
+    """True when the column's commas are decimal commas (``12,5`` or ``1.234,56``).
+
+    A comma followed by exactly three digits reads as a thousands separator; a column with
+    any value that has a comma followed by another number of digits, or a dot before its
+    comma, writes decimals with a comma.
+    """
+    v = text_expr(source)
+    row = con.execute(
+        f"SELECT count(*) FILTER (WHERE regexp_matches(v, '^-?[0-9.]*[0-9],[0-9]+$') "
+        f"AND NOT regexp_matches(v, '^-?[0-9]{{1,3}}(,[0-9]{{3}})+$')) "
+        f"FROM (SELECT regexp_replace({v}, '^\\p{{Sc}}\\s*|\\s*\\p{{Sc}}$', '', 'g') AS v "
+        f"FROM {table} WHERE {v} LIKE '%,%' LIMIT {sample_rows})"
+    ).fetchone()
+    return bool(row and row[0])
 
 
 def boolean_expr(source: str) -> str:

@@ -279,7 +279,7 @@ TRANSACTIONS = Table(
         Column("amount", "DOUBLE", "Amount paid in currency units (negative for a return)",
                required=True, minimum=-1_000_000, maximum=1_000_000,
                aliases=("total", "salesvalue", "dollarvalue", "value", "spend", "revenue",
-                        "price", "amountpaid")),
+                        "amountpaid")),
         Column("quantity", "DOUBLE", "Items bought", minimum=-100_000, maximum=100_000,
                aliases=("qty", "items", "numberofcds", "units")),
         Column("unit_price", "DOUBLE", "Price of one item (amount is derived when absent)",

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+import duckdb
 import numpy as np
 import pandas as pd
 
@@ -212,6 +213,16 @@ def _profile_columns(frame: pd.DataFrame, features: Sequence[str]) -> list[str]:
 
 def _store(workspace: Workspace, run: SegmentationRun) -> None:
     con = workspace.connection
+    con.execute("BEGIN TRANSACTION")
+    try:
+        _insert_results(con, run)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
+def _insert_results(con: duckdb.DuckDBPyConnection, run: SegmentationRun) -> None:
     names = {s: n.name for s, n in run.names.items()}
     assignments = pd.DataFrame({
         "run_id": run.run_id,
