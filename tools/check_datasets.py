@@ -18,8 +18,8 @@ from mallseg.data.errors import IngestError
 from mallseg.data.ingest import ingest_file
 from mallseg.workspace import Workspace
 
-# (workspace, table, relative path, register unknown references)
-PLAN: list[tuple[str, str, str, bool]] = [
+# (workspace, table, relative path, register unknown references[, explicit mapping])
+PLAN: list[tuple[str, str, str, bool] | tuple[str, str, str, bool, dict[str, str]]] = [
     ("classic", "customers", "mall_customers/Mall_Customers.csv", False),
     ("personality", "customers", "customer_personality/marketing_campaign.csv", False),
     ("journey", "customers", "completejourney/demographics.csv", False),
@@ -32,6 +32,8 @@ PLAN: list[tuple[str, str, str, bool]] = [
     ("cdnow_txt", "transactions", "cdnow/CDNOW_master.txt", True),
     ("istanbul", "customers", "istanbul_mall_shopping/customer_shopping_data.csv", False),
     ("istanbul", "transactions", "istanbul_mall_shopping/customer_shopping_data.csv", True),
+    ("istanbul", "transactions", "istanbul_mall_shopping/customer_shopping_data.csv", True,
+     {"price": "amount"}),
     ("supermarket", "transactions", "supermarket_sales/supermarket_sales - Sheet1.csv", True),
     ("shoppers", "visits", "online_shoppers_intention/online_shoppers_intention.csv", True),
     ("wholesale", "customers", "wholesale_customers/Wholesale customers data.csv", False),
@@ -51,12 +53,14 @@ def main() -> None:
     ]
     with tempfile.TemporaryDirectory() as tmp:
         workspaces: dict[str, Workspace] = {}
-        for ws_name, table, rel, register in PLAN:
+        for ws_name, table, rel, register, *given in PLAN:
+            column_map = given[0] if given else {}
             path = args.datasets / rel
             ws = workspaces.setdefault(ws_name, Workspace.open(Path(tmp) / ws_name))
             started = time.perf_counter()
             try:
-                r = ingest_file(ws, table, path, register_unknown=register)
+                r = ingest_file(ws, table, path, register_unknown=register,
+                                column_map=column_map)
             except IngestError as exc:
                 result = f"explains: {str(exc).replace(str(path), Path(rel).name)}"
             else:
@@ -71,7 +75,8 @@ def main() -> None:
                     + (f" Quarantine: {reasons}." if reasons else "")
                     + (f" Notes: {' '.join(r.notes)}" if r.notes else "")
                 )
-            lines.append(f"| {rel} | {table} | {result.replace('|', '/')} |")
+            shown = rel + "".join(f" `--map {k}={v}`" for k, v in column_map.items())
+            lines.append(f"| {shown} | {table} | {result.replace('|', '/')} |")
         for ws in workspaces.values():
             ws.close()
     text = "\n".join(lines)
@@ -80,7 +85,8 @@ def main() -> None:
         args.out.write_text(
             "# Public data sets through `mallseg ingest`\n\n"
             "Made by `python tools/check_datasets.py ../shared/datasets --out docs/DATASETS.md`"
-            " (automatic mapping only; `--register-unknown` for event tables).\n\n"
+            " (automatic mapping unless a `--map` is shown; `--register-unknown` for event "
+            "tables).\n\n"
             + text + "\n"
         )
     print(text)

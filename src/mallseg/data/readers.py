@@ -144,8 +144,9 @@ def stage_file(
     """Read ``path`` into the temporary table ``_staging`` of ``con``.
 
     The staging table has the file's columns (CSV and Excel as text, Parquet with its own
-    types) plus ``_source_file`` and ``_source_row`` (the line number in a CSV file, the
-    row number in a sheet, the ordinal in Parquet).
+    types) plus ``_source_file`` and ``_source_row``: the line number in a CSV file (exact
+    unless the file has blank lines or line breaks inside quoted values after the header,
+    which are not counted), the row number in a sheet, the ordinal in Parquet.
 
     Raises
     ------
