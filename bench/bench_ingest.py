@@ -8,7 +8,7 @@ CSV, then measures, in the same run and on the same files:
 - ``mallseg ingest`` of the CSV file (streamed in blocks) against ``pandas.read_csv`` of
   the whole file with no validation (which needs all of it in memory).
 
-Run: python bench/bench_ingest.py --rows 1000000 --repeat 3 [--record]
+Run: python bench/bench_ingest.py --rows 1000000 --repeats 3 [--write]
 """
 
 from __future__ import annotations
@@ -64,8 +64,8 @@ def timed(fn) -> float:  # type: ignore[no-untyped-def]
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--record", action="store_true", help="update bench/BENCHMARKS.md")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--write", action="store_true", help="update bench/BENCHMARKS.md")
     args = parser.parse_args()
     customers = max(1_000, args.rows // 20)
     with tempfile.TemporaryDirectory() as tmp_name:
@@ -78,7 +78,7 @@ def main() -> None:
         results: dict[str, list[float]] = {k: [] for k in
                                            ("ingest_parquet", "floor_parquet", "ingest_csv",
                                             "pandas_csv")}
-        for i in range(args.repeat):
+        for i in range(args.repeats):
             ws = seed_workspace(tmp / f"ws{i}", customers)
             results["ingest_parquet"].append(
                 timed(lambda ws=ws: ingest_file(ws, "transactions", parquet)))
@@ -93,7 +93,7 @@ def main() -> None:
             results["pandas_csv"].append(timed(lambda: pd.read_csv(csv)))
     med = {k: statistics.median(v) for k, v in results.items()}
     lines = [
-        f"rows: {args.rows:,}, customers: {customers:,}, repeats: {args.repeat} (medians)",
+        f"rows: {args.rows:,}, customers: {customers:,}, repeats: {args.repeats} (medians)",
         f"ingest Parquet (validated, idempotent): {med['ingest_parquet']:.2f} s "
         f"({args.rows / med['ingest_parquet'] / 1e6:.2f} M rows/s)",
         f"plain DuckDB copy of the Parquet file:  {med['floor_parquet']:.2f} s  -> ratio "
@@ -105,10 +105,10 @@ def main() -> None:
     ]
     for line in lines:
         print(line)
-    if args.record:
+    if args.write:
         record_section(
             "Ingest",
-            f"python bench/bench_ingest.py --rows {args.rows} --repeat {args.repeat} --record",
+            f"python bench/bench_ingest.py --rows {args.rows} --repeats {args.repeats} --write",
             lines,
         )
 
