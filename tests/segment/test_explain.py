@@ -1,28 +1,16 @@
 from __future__ import annotations
 
-from importlib.resources import files
-
 import numpy as np
 import pandas as pd
 import pytest
 
+from mallseg.data.samples import load_classic_customers
 from mallseg.segment.explain import CustomerExplanation, explain_customer
 from mallseg.segment.segmenter import Segmenter
 
 
 def mall_customers() -> pd.DataFrame:
-    path = files("mallseg.data.samples").joinpath("mall_customers.csv")
-    frame = pd.read_csv(str(path), dtype={"CustomerID": str}).rename(
-        columns={
-            "CustomerID": "customer_id",
-            "Genre": "gender",
-            "Age": "age",
-            "Annual Income (k$)": "annual_income",
-            "Spending Score (1-100)": "spending_score",
-        }
-    )
-    frame["gender"] = frame["gender"].str.lower()
-    return frame
+    return load_classic_customers()
 
 
 @pytest.fixture(scope="module")

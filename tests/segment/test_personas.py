@@ -1,26 +1,18 @@
 from __future__ import annotations
 
 import json
-from importlib import resources
 
 import numpy as np
 import pandas as pd
 import pytest
 from sklearn.cluster import KMeans
 
+from mallseg.data.samples import load_classic_customers
 from mallseg.segment.personas import profile_segments
 
 
 def classic_customers() -> pd.DataFrame:
-    path = resources.files("mallseg.data.samples") / "mall_customers.csv"
-    with resources.as_file(path) as csv:
-        frame = pd.read_csv(csv)
-    frame = frame.rename(columns={
-        "CustomerID": "customer_id", "Genre": "gender", "Age": "age",
-        "Annual Income (k$)": "annual_income", "Spending Score (1-100)": "spending_score",
-    })
-    frame["gender"] = frame["gender"].str.lower()
-    return frame
+    return load_classic_customers()
 
 
 def classic_labels(frame: pd.DataFrame) -> np.ndarray:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from importlib.resources import files
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +16,7 @@ from sklearn.metrics import adjusted_rand_score
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
 
+from mallseg.data.samples import load_classic_customers
 from mallseg.segment.algorithms import ALGORITHMS
 from mallseg.segment.model_files import load_segmenter, save_segmenter
 from mallseg.segment.segmenter import Segmenter
@@ -25,19 +25,7 @@ MIXED = ["gender", "age", "annual_income", "spending_score"]
 
 
 def mall_customers() -> pd.DataFrame:
-    path = files("mallseg.data.samples").joinpath("mall_customers.csv")
-    raw = pd.read_csv(str(path), dtype={"CustomerID": str})
-    frame = raw.rename(
-        columns={
-            "CustomerID": "customer_id",
-            "Genre": "gender",
-            "Age": "age",
-            "Annual Income (k$)": "annual_income",
-            "Spending Score (1-100)": "spending_score",
-        }
-    )
-    frame["gender"] = frame["gender"].str.lower()
-    return frame
+    return load_classic_customers()
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import json
-from importlib import resources
 
 import numpy as np
 import pandas as pd
@@ -10,6 +9,7 @@ from sklearn.cluster import KMeans
 from sklearn.datasets import make_blobs
 from sklearn.metrics import adjusted_rand_score, silhouette_samples, silhouette_score
 
+from mallseg.data.samples import load_classic_customers
 from mallseg.segment.selection import (
     SelectionResult,
     auto_k_values,
@@ -22,15 +22,7 @@ CLASSIC_SILHOUETTES = {2: 0.2969, 3: 0.4676, 4: 0.4932, 5: 0.5539, 6: 0.5380, 7:
 
 
 def classic_customers() -> pd.DataFrame:
-    path = resources.files("mallseg.data.samples") / "mall_customers.csv"
-    with resources.as_file(path) as csv:
-        frame = pd.read_csv(csv)
-    frame = frame.rename(columns={
-        "CustomerID": "customer_id", "Genre": "gender", "Age": "age",
-        "Annual Income (k$)": "annual_income", "Spending Score (1-100)": "spending_score",
-    })
-    frame["gender"] = frame["gender"].str.lower()
-    return frame
+    return load_classic_customers()
 
 
 @pytest.fixture(scope="module")

@@ -20,6 +20,7 @@ from mallseg.features.build import build_customer_features
 from mallseg.segment.explain import explain_customer
 from mallseg.segment.model_files import ModelFileError
 from mallseg.segment.run import SegmentationRun, latest_model, run_segmentation
+from mallseg.segment.segmenter import Segmenter
 from mallseg.workspace import Workspace
 
 __all__ = ["print_segments", "register"]
@@ -99,11 +100,7 @@ def assign(
 ) -> None:
     """Score new customers with the workspace's latest segmentation model."""
     with open_workspace(ctx) as ws:
-        try:
-            segmenter, metadata, run_id = latest_model(ws)
-        except (LookupError, ModelFileError) as exc:
-            raise fail(str(exc)) from exc
-    names = {int(k): v for k, v in metadata["user"].get("segment_names", {}).items()}
+        segmenter, names, run_id = _latest_model_or_fail(ws)
     try:
         mapping = parse_mapping_options(column_map or [])
         with tempfile.TemporaryDirectory() as scratch, Workspace.open(Path(scratch)) as tmp:
@@ -144,17 +141,13 @@ def explain(
 ) -> None:
     """Explain one customer's segment: confidence and the features that place them there."""
     with open_workspace(ctx) as ws:
-        try:
-            segmenter, metadata, run_id = latest_model(ws)
-        except (LookupError, ModelFileError) as exc:
-            raise fail(str(exc)) from exc
+        segmenter, names, run_id = _latest_model_or_fail(ws)
         frame = build_customer_features(ws.connection, table_name=None)
     row = frame[frame["customer_id"].astype(str) == customer_id]
     if row.empty:
         raise fail(f"customer {customer_id!r} is not in workspace {ws.folder}")
-    names = metadata["user"].get("segment_names", {})
     result = explain_customer(segmenter, row)
-    name = names.get(str(result.segment), "Unassigned")
+    name = names.get(result.segment, "Unassigned")
     console.print(f"[bold]{escape(customer_id)}[/] is in segment {result.segment} "
                   f"[bold]{escape(name)}[/] "
                   f"(confidence {result.confidence:.2f}; next closest: segment "
@@ -199,6 +192,16 @@ def export(
         ws.audit("export_segments", str(target), {"run_id": run_id, "rows": len(frame)})
     console.print(f"wrote {len(frame):,} assignments of run {run_id} to {target}",
                   highlight=False)
+
+
+def _latest_model_or_fail(ws: Workspace) -> tuple[Segmenter, dict[int, str], str]:
+    """The latest model, its segment names by id and its run id, or one error line."""
+    try:
+        segmenter, metadata, run_id = latest_model(ws)
+    except (LookupError, ModelFileError) as exc:
+        raise fail(str(exc)) from exc
+    names = {int(k): v for k, v in metadata["user"].get("segment_names", {}).items()}
+    return segmenter, names, run_id
 
 
 def _write_frame(frame: pd.DataFrame, path: Path) -> None:

@@ -308,14 +308,9 @@ def _build_typed(
                 f"CASE WHEN {raw} IS NOT NULL AND ({value}) IS NULL THEN "
                 f"'{label}: ''' || left({raw}, 60) || ''' is not {expected}' END"
             )
-        if column.minimum is not None or column.maximum is not None:
-            low = column.minimum if column.minimum is not None else "-infinity"
-            high = column.maximum if column.maximum is not None else "infinity"
-            checks.append(
-                f"CASE WHEN ({value}) < {low} OR ({value}) > {high} THEN "
-                f"'{label}: ' || CAST({value} AS VARCHAR) || ' is outside "
-                f"{_fmt(column.minimum)}..{_fmt(column.maximum)}' END"
-            )
+        out_of_range = _range_reason(column, f"({value})", label)
+        if out_of_range:
+            checks.append(out_of_range)
     reasons = f"concat_ws('; ', {', '.join(checks)})" if checks else "''"
     sql = (
         f"CREATE OR REPLACE TEMP TABLE {TYPED_TABLE} AS SELECT {', '.join(selects)}, "
@@ -340,6 +335,19 @@ def _same_family(source_type: str, target_type: str) -> bool:
     return any(
         source_type.startswith(members) and target_type.startswith(members)
         for members in _TYPE_FAMILIES.values()
+    )
+
+
+def _range_reason(column: Column, value: str, label: str) -> str | None:
+    """SQL giving the out-of-range reason for ``value``, NULL when in range."""
+    if column.minimum is None and column.maximum is None:
+        return None
+    low = column.minimum if column.minimum is not None else "-infinity"
+    high = column.maximum if column.maximum is not None else "infinity"
+    return (
+        f"CASE WHEN {value} < {low} OR {value} > {high} THEN "
+        f"'{label}: ' || CAST({value} AS VARCHAR) || ' is outside "
+        f"{_fmt(column.minimum)}..{_fmt(column.maximum)}' END"
     )
 
 
@@ -397,15 +405,11 @@ def _derive_columns(con: duckdb.DuckDBPyConnection, table: Table, mapping: Colum
             continue
         if _derivation_applies(table, name, mapped):
             con.execute(f"UPDATE {TYPED_TABLE} SET {name} = {derivation.expression}")
-            column = table.column(name)
-            if column.minimum is not None or column.maximum is not None:
-                low = column.minimum if column.minimum is not None else "-infinity"
-                high = column.maximum if column.maximum is not None else "infinity"
+            out_of_range = _range_reason(table.column(name), name, f"{name} (derived)")
+            if out_of_range:
                 con.execute(
-                    f"UPDATE {TYPED_TABLE} SET _reason = concat_ws('; ', nullif(_reason, ''), "
-                    f"'{name} (derived): ' || CAST({name} AS VARCHAR) || ' is outside "
-                    f"{_fmt(column.minimum)}..{_fmt(column.maximum)}') "
-                    f"WHERE _reason = '' AND ({name} < {low} OR {name} > {high})"
+                    f"UPDATE {TYPED_TABLE} SET _reason = {out_of_range} WHERE _reason = '' "
+                    f"AND ({out_of_range}) IS NOT NULL"
                 )
         if table.column(name).required:
             con.execute(

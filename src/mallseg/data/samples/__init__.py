@@ -10,6 +10,8 @@ Examples
 'mall_customers.csv'
 >>> sample_path("classic") == classic_sample_path()
 True
+>>> load_classic_customers().columns.tolist()
+['customer_id', 'gender', 'age', 'annual_income', 'spending_score']
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
-__all__ = ["SAMPLES", "classic_sample_path", "sample_path"]
+import pandas as pd
+
+__all__ = ["SAMPLES", "classic_sample_path", "load_classic_customers", "sample_path"]
 
 SAMPLES: dict[str, tuple[str, str]] = {
     "classic": ("customers", "mall_customers.csv"),
@@ -41,3 +45,21 @@ def sample_path(name: str) -> Path:
 def classic_sample_path() -> Path:
     """Path of the classic 200-row Mall Customers table."""
     return sample_path("classic")
+
+
+def load_classic_customers() -> pd.DataFrame:
+    """The classic sample as a frame with canonical column names, for notebooks and tests.
+
+    ``customer_id`` keeps its zero padding, gender is lower-case (female / male), income is
+    in thousands. To load it into a workspace use ``mallseg ingest customers --sample
+    classic`` instead, which validates it like any other file.
+    """
+    frame = pd.read_csv(classic_sample_path(), dtype={"CustomerID": str}).rename(columns={
+        "CustomerID": "customer_id",
+        "Genre": "gender",
+        "Age": "age",
+        "Annual Income (k$)": "annual_income",
+        "Spending Score (1-100)": "spending_score",
+    })
+    frame["gender"] = frame["gender"].str.lower()
+    return frame
