@@ -199,6 +199,9 @@ class Workspace:
         # Timestamps are stored as local wall-clock times; a fixed session zone makes the
         # conversion of time-zone-aware inputs the same on every machine.
         con.execute("SET TimeZone = 'UTC'")
+        # Large loads need not keep row order (queries that care say ORDER BY), which lets
+        # DuckDB stream them in less memory.
+        con.execute("SET preserve_insertion_order = false")
         ws = cls(folder, con)
         if not read_only:
             ws._create_or_migrate()

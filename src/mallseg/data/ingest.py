@@ -34,6 +34,7 @@ import io
 import json
 import logging
 import uuid
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -52,7 +53,14 @@ from mallseg.data.parsing import (
     text_expr,
     timestamp_expr,
 )
-from mallseg.data.readers import STAGING_TABLE, StagedFile, run_with_progress, stage_file
+from mallseg.data.readers import (
+    STAGING_TABLE,
+    UNIT_ROWS,
+    Source,
+    StagedUnit,
+    open_source,
+    stage_units,
+)
 from mallseg.data.schema import CANONICAL_TABLES, Column, Table
 from mallseg.sql_text import quote_identifier
 from mallseg.workspace import Workspace
@@ -105,6 +113,7 @@ def ingest_file(
     register_unknown: bool = False,
     progress: StageCallback | None = None,
     own_transaction: bool = True,
+    unit_rows: int = UNIT_ROWS,
 ) -> IngestReport:
     """Validate and load ``path`` into canonical table ``table_name``.
 
@@ -130,6 +139,8 @@ def ingest_file(
     own_transaction:
         Commit (or roll back) this ingest on its own. False when the caller loads several
         files in one transaction of its own, all or nothing.
+    unit_rows:
+        Rows typed, checked and merged at a time; bounds memory on large files.
 
     Raises
     ------
@@ -147,59 +158,125 @@ def ingest_file(
     def stage_progress(name: str) -> Callable[[float], None]:
         return lambda fraction: progress(name, fraction) if progress else None
 
-    staged = stage_file(con, path, encoding=encoding, delimiter=delimiter, sheet=sheet,
-                        progress=stage_progress("read"))
+    source = open_source(path, encoding=encoding, delimiter=delimiter, sheet=sheet)
+    mapping = map_columns(source.columns, table, column_map, source_label=source.label) if (
+        source.columns) else None
+    notes = list(source.notes)
+    if own_transaction:
+        con.execute("BEGIN TRANSACTION")
     try:
-        mapping = map_columns(staged.columns, table, column_map, source_label=staged.label)
-        if staged.rows_read == 0:
-            raise IngestError(f"{staged.label}: no data rows below the header")
-        notes = list(staged.notes)
-        if progress:
-            progress("validate", 0.0)
+        state = _IngestState(table=table, ingest_id=ingest_id, started=started)
+        for unit in stage_units(con, source, unit_rows=unit_rows,
+                                progress=stage_progress("read")):
+            if mapping is None:  # Excel: the header is known once the sheet is read
+                mapping = map_columns(source.columns, table, column_map,
+                                      source_label=source.label)
+            _process_unit(con, state, source, mapping, unit, register_unknown, notes)
+        if mapping is None or state.rows_read == 0:
+            raise IngestError(f"{source.label}: no data rows below the header")
+        report = _finish(workspace, state, source, mapping, notes)
         if own_transaction:
-            con.execute("BEGIN TRANSACTION")
-        try:
-            _build_typed(con, table, mapping, staged, notes, stage_progress("validate"))
-            registered = _check_keys_and_references(
-                con, table, mapping.canonical_to_source, register_unknown, notes
-            )
-            counts = _merge(con, table, mapping, ingest_id, stage_progress("load"))
-            quarantined = _quarantine(con, table, staged, mapping, ingest_id, started)
-            rows_loaded = counts["new"] + counts["updated"] + counts["unchanged"]
-            if rows_loaded + quarantined != staged.rows_read:
-                raise RuntimeError(
-                    f"counts do not reconcile: read {staged.rows_read}, loaded {rows_loaded}, "
-                    f"quarantined {quarantined}"
-                )
-            report = IngestReport(
-                ingest_id=ingest_id,
-                table=table.name,
-                source=staged.label,
-                rows_read=staged.rows_read,
-                rows_loaded=rows_loaded,
-                rows_new=counts["new"],
-                rows_updated=counts["updated"],
-                rows_unchanged=counts["unchanged"],
-                rows_quarantined=quarantined,
-                mapping=dict(mapping.canonical_to_source),
-                ignored_columns=mapping.ignored,
-                dropped_pii_columns=mapping.dropped_pii,
-                registered=registered,
-                top_reasons=_top_reasons(con, ingest_id),
-                notes=notes,
-            )
-            _log_ingest(workspace, report, staged, started)
-            if own_transaction:
-                con.execute("COMMIT")
-        except BaseException:
-            if own_transaction:
-                con.execute("ROLLBACK")
-            raise
+            con.execute("COMMIT")
+    except BaseException:
+        if own_transaction:
+            con.execute("ROLLBACK")
+        raise
     finally:
-        con.execute(f"DROP TABLE IF EXISTS {STAGING_TABLE}")
         con.execute(f"DROP TABLE IF EXISTS {TYPED_TABLE}")
+        con.execute(f"DROP TABLE IF EXISTS {_DIGEST_COUNTS}")
+        con.execute(f"DROP TABLE IF EXISTS {_SEEN_KEYS}")
     if progress:
         progress("load", 1.0)
+    return report
+
+
+@dataclass
+class _IngestState:
+    """Running totals of one ingest across its units."""
+
+    table: Table
+    ingest_id: str
+    started: datetime
+    plan: str | None = None
+    rows_read: int = 0
+    counts: Counter[str] = field(default_factory=Counter)
+    registered: Counter[str] = field(default_factory=Counter)
+    unknown_references: Counter[str] = field(default_factory=Counter)
+
+
+_DIGEST_COUNTS = "_digest_counts"
+_SEEN_KEYS = "_seen_keys"
+
+
+def _process_unit(
+    con: duckdb.DuckDBPyConnection,
+    state: _IngestState,
+    source: Source,
+    mapping: ColumnMapping,
+    unit: StagedUnit,
+    register_unknown: bool,
+    notes: list[str],
+) -> None:
+    """Type, check, merge and quarantine the rows now in the staging table."""
+    table = state.table
+    if state.plan is None:
+        # parsing decisions (date formats, decimal commas, income unit) are taken once,
+        # from the first unit, and hold for the whole file
+        state.plan = _typing_sql(con, table, mapping, notes)
+        _create_run_tables(con, table, mapping)
+    con.execute(state.plan)
+    _derive_columns(con, table, mapping)
+    _assign_keys(con, table, mapping.canonical_to_source)
+    _check_references(con, state, register_unknown)
+    for name, count in _merge(con, table, mapping, state.ingest_id).items():
+        state.counts[name] += count
+    state.counts["quarantined"] += _quarantine(con, table, source, mapping, unit,
+                                               state.ingest_id, state.started)
+    state.rows_read += unit.rows_read
+
+
+def _finish(
+    workspace: Workspace, state: _IngestState, source: Source, mapping: ColumnMapping,
+    notes: list[str],
+) -> IngestReport:
+    con = workspace.connection
+    counts = state.counts
+    rows_loaded = counts["new"] + counts["updated"] + counts["unchanged"]
+    if rows_loaded + counts["quarantined"] != state.rows_read:
+        raise RuntimeError(
+            f"counts do not reconcile: read {state.rows_read}, loaded {rows_loaded}, "
+            f"quarantined {counts['quarantined']}"
+        )
+    for target, unknown in state.unknown_references.items():
+        notes.append(
+            f"{unknown} rows refer to {target} missing from the workspace: ingest "
+            f"{target} first, or pass --register-unknown to add them as bare rows"
+        )
+    digest = source.content_sha256()
+    # the quarantine of an earlier load of the same content is replaced by this one's
+    con.execute(
+        "DELETE FROM quarantine WHERE table_name = ? AND ingest_id <> ? AND ingest_id IN ("
+        "SELECT ingest_id FROM ingest_log WHERE table_name = ? AND content_sha256 = ?)",
+        [state.table.name, state.ingest_id, state.table.name, digest],
+    )
+    report = IngestReport(
+        ingest_id=state.ingest_id,
+        table=state.table.name,
+        source=source.label,
+        rows_read=state.rows_read,
+        rows_loaded=rows_loaded,
+        rows_new=counts["new"],
+        rows_updated=counts["updated"],
+        rows_unchanged=counts["unchanged"],
+        rows_quarantined=counts["quarantined"],
+        mapping=dict(mapping.canonical_to_source),
+        ignored_columns=mapping.ignored,
+        dropped_pii_columns=mapping.dropped_pii,
+        registered=dict(state.registered),
+        top_reasons=_top_reasons(con, state.ingest_id),
+        notes=notes,
+    )
+    _log_ingest(workspace, report, digest, state.started)
     return report
 
 
@@ -275,14 +352,13 @@ def _value_expr(
     return text_expr(src)
 
 
-def _build_typed(
+def _typing_sql(
     con: duckdb.DuckDBPyConnection,
     table: Table,
     mapping: ColumnMapping,
-    staged: StagedFile,
     notes: list[str],
-    progress: Callable[[float], None],
-) -> None:
+) -> str:
+    """The statement that types and checks the staged rows into ``_typed``."""
     source_types = _source_types(con)
     selects = ["src._source_file", "src._source_row"]
     checks: list[str] = []
@@ -316,8 +392,7 @@ def _build_typed(
         f"CREATE OR REPLACE TEMP TABLE {TYPED_TABLE} AS SELECT {', '.join(selects)}, "
         f"{reasons} AS _reason FROM {STAGING_TABLE} AS src"
     )
-    run_with_progress(con, sql, progress)
-    _derive_columns(con, table, mapping)
+    return sql
 
 
 _TYPE_FAMILIES = {
@@ -424,91 +499,104 @@ def _derive_columns(con: duckdb.DuckDBPyConnection, table: Table, mapping: Colum
 
 
 # -- keys and references -------------------------------------------------------------------
-def _check_keys_and_references(
-    con: duckdb.DuckDBPyConnection,
-    table: Table,
-    mapped_columns: Mapping[str, str],
-    register_unknown: bool,
-    notes: list[str],
-) -> dict[str, int]:
-    if table.derived_key:
-        key = table.key[0]
-        content = [c for c in table.column_names if c != key]
-        parts = ", ".join(
-            f"coalesce(CAST({c} AS VARCHAR), chr(0))" for c in content
-        )
-        # content digest + occurrence number among identical rows of this file
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE {TYPED_TABLE} AS "
-            f"SELECT * EXCLUDE (_digest) REPLACE (coalesce({key}, _digest || '-' || "
-            f"CAST(row_number() OVER (PARTITION BY _digest ORDER BY _source_file, _source_row) "
-            f"AS VARCHAR)) AS {key}) "
-            f"FROM (SELECT *, md5(concat_ws(chr(31), {parts})) AS _digest FROM {TYPED_TABLE})"
-        )
-    # a digest + occurrence key is unique by construction: no duplicate check needed
-    if not (table.derived_key and table.key[0] not in mapped_columns):
+def _create_run_tables(
+    con: duckdb.DuckDBPyConnection, table: Table, mapping: ColumnMapping
+) -> None:
+    """Tables that carry key bookkeeping from one unit of the file to the next."""
+    if table.derived_key and table.key[0] not in mapping.canonical_to_source:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {_DIGEST_COUNTS} "
+                    "(_digest VARCHAR PRIMARY KEY, seen BIGINT)")
+    else:
+        key_cols = ", ".join(f"{c} VARCHAR" for c in table.key)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {_SEEN_KEYS} "
+                    f"({key_cols}, first_row BIGINT, PRIMARY KEY ({', '.join(table.key)}))")
+
+
+def _assign_keys(
+    con: duckdb.DuckDBPyConnection, table: Table, mapped_columns: Mapping[str, str]
+) -> None:
+    """Derive missing event keys, or mark duplicate keys; both across the whole file."""
+    if table.derived_key and table.key[0] not in mapped_columns:
+        _derive_keys(con, table)
+    else:
         _mark_duplicates(con, table)
-    return _check_references(con, table, register_unknown, notes)
+
+
+def _derive_keys(con: duckdb.DuckDBPyConnection, table: Table) -> None:
+    """Key = content digest + occurrence number of that content in this file.
+
+    Loading the same rows again gives the same keys (so nothing is added), and identical
+    rows within a file (two equal receipt lines) stay two purchases. Occurrences are
+    counted across the units of the file.
+    """
+    key = table.key[0]
+    content = [c for c in table.column_names if c != key]
+    parts = ", ".join(f"coalesce(CAST({c} AS VARCHAR), chr(0))" for c in content)
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {TYPED_TABLE} AS "
+        f"SELECT t.* EXCLUDE (_digest) REPLACE (t._digest || '-' || CAST(coalesce(c.seen, 0) + "
+        f"row_number() OVER (PARTITION BY t._digest ORDER BY t._source_file, t._source_row) "
+        f"AS VARCHAR) AS {key}) "
+        f"FROM (SELECT *, md5(concat_ws(chr(31), {parts})) AS _digest FROM {TYPED_TABLE}) t "
+        f"LEFT JOIN {_DIGEST_COUNTS} c ON c._digest = t._digest"
+    )
+    con.execute(
+        f"INSERT INTO {_DIGEST_COUNTS} SELECT split_part({key}, '-', 1) AS d, count(*) "
+        f"FROM {TYPED_TABLE} GROUP BY d "
+        "ON CONFLICT (_digest) DO UPDATE SET seen = seen + excluded.seen"
+    )
 
 
 def _mark_duplicates(con: duckdb.DuckDBPyConnection, table: Table) -> None:
+    """Quarantine every repeat of a key after its first valid row in the file."""
     key_cols = ", ".join(table.key)
     described = "".join(
         f"{c} ''' || coalesce(CAST(d.{c} AS VARCHAR), '') || ''' " for c in table.key
     )
+    join_seen = " AND ".join(f"s.{c} = t.{c}" for c in table.key)
     con.execute(
         f"UPDATE {TYPED_TABLE} SET _reason = 'duplicate {described}(first at row ' || "
         f"CAST(d.first_row AS VARCHAR) || ')' FROM ("
-        f"SELECT _source_file, _source_row, {key_cols}, "
-        f"row_number() OVER (PARTITION BY {key_cols} ORDER BY _source_file, _source_row) AS rn, "
-        f"first_value(_source_row) OVER (PARTITION BY {key_cols} "
-        f"ORDER BY _source_file, _source_row) AS first_row "
-        f"FROM {TYPED_TABLE} WHERE _reason = '') d "
+        f"SELECT t._source_file, t._source_row, t.{table.key[0]}, "
+        + ", ".join(f"t.{c}" for c in table.key[1:]) + (", " if len(table.key) > 1 else "")
+        + f"row_number() OVER (PARTITION BY {', '.join(f't.{c}' for c in table.key)} "
+        f"ORDER BY t._source_file, t._source_row) + (s.first_row IS NOT NULL)::INT AS rn, "
+        f"coalesce(s.first_row, first_value(t._source_row) OVER (PARTITION BY "
+        f"{', '.join(f't.{c}' for c in table.key)} ORDER BY t._source_file, t._source_row)) "
+        f"AS first_row FROM {TYPED_TABLE} t LEFT JOIN {_SEEN_KEYS} s ON {join_seen} "
+        f"WHERE t._reason = '') d "
         f"WHERE d.rn > 1 AND {TYPED_TABLE}._source_file = d._source_file "
         f"AND {TYPED_TABLE}._source_row = d._source_row"
+    )
+    con.execute(
+        f"INSERT INTO {_SEEN_KEYS} SELECT {key_cols}, min(_source_row) FROM {TYPED_TABLE} "
+        f"WHERE _reason = '' GROUP BY ALL ON CONFLICT DO NOTHING"
     )
 
 
 def _check_references(
-    con: duckdb.DuckDBPyConnection, table: Table, register_unknown: bool, notes: list[str]
-) -> dict[str, int]:
-    registered: dict[str, int] = {}
-    for ref in table.references:
+    con: duckdb.DuckDBPyConnection, state: _IngestState, register_unknown: bool
+) -> None:
+    for ref in state.table.references:
         missing_sql = (
             f"SELECT DISTINCT t.{ref.column} FROM {TYPED_TABLE} t "
             f"WHERE t._reason = '' AND t.{ref.column} IS NOT NULL AND NOT EXISTS ("
             f"SELECT 1 FROM {ref.table} p WHERE p.{ref.target_column} = t.{ref.column})"
         )
         if register_unknown:
-            before = _count(con, ref.table)
-            con.execute(
+            state.registered[ref.table] += _scalar(
+                con,
                 f"INSERT INTO {ref.table} ({ref.target_column}, _ingest_id) "
-                f"SELECT {ref.column}, 'registered' FROM ({missing_sql})"
+                f"SELECT {ref.column}, 'registered' FROM ({missing_sql})",
             )
-            added = _count(con, ref.table) - before
-            if added:
-                registered[ref.table] = added
             continue
-        con.execute(
-            f"UPDATE {TYPED_TABLE} SET _reason = '{ref.column} ''' || {ref.column} || "
-            f"''' is not in {ref.table}' WHERE _reason = '' AND {ref.column} IN ({missing_sql})"
-        )
-        unknown = _scalar(
+        state.unknown_references[ref.table] += _scalar(
             con,
-            f"SELECT count(*) FROM {TYPED_TABLE} WHERE _reason LIKE '{ref.column} %' "
-            f"AND _reason LIKE '% is not in {ref.table}'",
+            f"UPDATE {TYPED_TABLE} SET _reason = '{ref.column} ''' || {ref.column} || "
+            f"''' is not in {ref.table}' WHERE _reason = '' AND {ref.column} IN ({missing_sql})",
         )
-        if unknown:
-            notes.append(
-                f"{unknown} rows refer to {ref.table} missing from the workspace: ingest "
-                f"{ref.table} first, or pass --register-unknown to add them as bare rows"
-            )
-    return registered
-
-
-def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
-    row = con.execute(f"SELECT count(*) FROM {table}").fetchone()
-    return int(row[0]) if row else 0
+    for name in [n for n, c in state.registered.items() if c == 0]:
+        del state.registered[name]
 
 
 # -- merge and quarantine ------------------------------------------------------------------
@@ -517,7 +605,6 @@ def _merge(
     table: Table,
     mapping: ColumnMapping,
     ingest_id: str,
-    progress: Callable[[float], None],
 ) -> dict[str, int]:
     derived = [
         c for c in table.derived_columns
@@ -545,35 +632,31 @@ def _merge(
         f"FROM {valid} v WHERE NOT EXISTS (SELECT 1 FROM {table.name} w WHERE {join})"
     )
     new_rows = _scalar(con, insert)
-    progress(1.0)
     return {"new": new_rows, "updated": updated,
             "unchanged": total_valid - new_rows - updated}
 
 
-def _scalar(con: duckdb.DuckDBPyConnection, sql: str) -> int:
-    row = con.execute(sql).fetchone()
+def _scalar(
+    con: duckdb.DuckDBPyConnection, sql: str, params: list[object] | None = None
+) -> int:
+    row = con.execute(sql, params or []).fetchone()
     return int(row[0]) if row and row[0] is not None else 0
 
 
 def _quarantine(
-    con: duckdb.DuckDBPyConnection, table: Table, staged: StagedFile, mapping: ColumnMapping,
-    ingest_id: str, started: datetime,
+    con: duckdb.DuckDBPyConnection, table: Table, source: Source, mapping: ColumnMapping,
+    unit: StagedUnit, ingest_id: str, started: datetime,
 ) -> int:
-    """Keep every rejected row with its reason and its raw values, personal data left out.
+    """Quarantine the unit's rejected rows; return how many.
 
-    Quarantine rows of an earlier ingest of the same content into the same table are
-    replaced, so loading a file again does not duplicate them.
+    Each keeps its reason and raw values, personal data left out.
     """
-    con.execute(
-        "DELETE FROM quarantine WHERE table_name = ? AND ingest_id IN (SELECT ingest_id FROM "
-        "ingest_log WHERE table_name = ? AND content_sha256 = ?)",
-        [table.name, table.name, staged.content_sha256],
-    )
-    kept = [c for c in staged.columns if c not in mapping.dropped_pii]
+    kept = [c for c in source.columns if c not in mapping.dropped_pii]
     raw_cols = ", ".join(
         f"{quote_identifier(c)} := s.{quote_identifier(c)}" for c in kept
     ) or "empty := NULL"
-    con.execute(
+    rejected = _scalar(
+        con,
         "INSERT INTO quarantine SELECT ?, ?, t._source_file, t._source_row, t._reason, "
         f"CAST(to_json(struct_pack({raw_cols})) AS VARCHAR), ? "
         f"FROM {TYPED_TABLE} t JOIN {STAGING_TABLE} s "
@@ -581,23 +664,21 @@ def _quarantine(
         "WHERE t._reason <> ''",
         [ingest_id, table.name, started],
     )
-    for reject in staged.parse_rejects:
+    for reject in unit.parse_rejects:
         con.execute(
             "INSERT INTO quarantine VALUES (?, ?, ?, ?, ?, ?, ?)",
             [ingest_id, table.name, reject.source_file, reject.line, reject.reason,
-             json.dumps(_reject_fields(reject.text, staged, mapping)), started],
+             json.dumps(_reject_fields(reject.text, source, mapping)), started],
         )
-    return _scalar(con, f"SELECT count(*) FROM {TYPED_TABLE} WHERE _reason <> ''") + len(
-        staged.parse_rejects
-    )
+    return rejected + len(unit.parse_rejects)
 
 
-def _reject_fields(text: str, staged: StagedFile, mapping: ColumnMapping) -> dict[str, str]:
+def _reject_fields(text: str, source: Source, mapping: ColumnMapping) -> dict[str, str]:
     """A malformed line split into the header's fields, personal-data fields left out."""
-    fields = next(csv.reader(io.StringIO(text), delimiter=staged.delimiter or ","), [])
+    fields = next(csv.reader(io.StringIO(text), delimiter=source.delimiter or ","), [])
     named: dict[str, str] = {}
     for position, value in enumerate(fields):
-        name = staged.columns[position] if position < len(staged.columns) else (
+        name = source.columns[position] if position < len(source.columns) else (
             f"extra_field_{position + 1}")
         if name not in mapping.dropped_pii:
             named[name] = value
@@ -616,12 +697,12 @@ def _top_reasons(con: duckdb.DuckDBPyConnection, ingest_id: str) -> list[tuple[s
 
 
 def _log_ingest(
-    workspace: Workspace, report: IngestReport, staged: StagedFile, started: datetime
+    workspace: Workspace, report: IngestReport, content_sha256: str, started: datetime
 ) -> None:
     workspace.connection.execute(
         "INSERT INTO ingest_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
-            report.ingest_id, report.table, report.source, staged.content_sha256,
+            report.ingest_id, report.table, report.source, content_sha256,
             json.dumps(report.mapping), report.rows_read, report.rows_loaded, report.rows_new,
             report.rows_updated, report.rows_unchanged, report.rows_quarantined, started, _now(),
         ],

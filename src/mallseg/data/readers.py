@@ -1,10 +1,15 @@
-r"""Read a user's file into a staging table of the workspace database, without loading it whole.
+r"""Read a user's file into the workspace database in units, never loading it whole.
 
-CSV (any of ``, ; TAB |`` as delimiter, UTF-8 or Latin-1, LF or CRLF, quoted fields, gzip)
-is streamed in blocks through Arrow's CSV reader; lines that do not parse (too many or too
-few fields) are kept with their line number as *parse rejects*. Parquet (a file, a folder of
-parts or a glob) is read by DuckDB itself. Excel workbooks are small by nature and read with
-openpyxl. Every value keeps its source form; typing and validation happen afterwards, in SQL.
+:func:`open_source` looks at a file (or a folder of parts, or a glob): its format, header,
+encoding and delimiter. :func:`stage_units` then fills the temporary table ``_staging``
+with one unit of rows after another (about :data:`UNIT_ROWS` rows each), so that typing,
+checks and the merge work on a bounded amount of data at a time whatever the file's size.
+
+CSV (any of ``, ; TAB |`` as delimiter, UTF-8, Windows-1252 or Latin-1, LF or CRLF, quoted
+fields, gzip) is streamed in blocks through Arrow's CSV reader; lines that do not parse (too
+many or too few fields) are kept with their line number as *parse rejects*. Parquet is
+streamed by row batches and keeps its types. Excel workbooks are small by nature and read
+with openpyxl in one unit. CSV and Excel values stay text; typing happens afterwards in SQL.
 
 Examples
 --------
@@ -12,11 +17,12 @@ Examples
 >>> folder = pathlib.Path(tempfile.mkdtemp())
 >>> _ = (folder / "c.csv").write_bytes(b"id;age\r\n1;30\r\n2;x;extra\r\n3;41\r\n")
 >>> con = duckdb.connect()
->>> staged = stage_file(con, folder / "c.csv")
->>> staged.delimiter, staged.rows, [r.line for r in staged.parse_rejects]
-(';', 2, [3])
->>> con.execute("SELECT id, _source_row FROM _staging ORDER BY 2").fetchall()
-[('1', 2), ('3', 4)]
+>>> source = open_source(folder / "c.csv")
+>>> source.delimiter, source.columns
+(';', ['id', 'age'])
+>>> units = [(u.rows, [r.line for r in u.parse_rejects]) for u in stage_units(con, source)]
+>>> units
+[(2, [3])]
 """
 
 from __future__ import annotations
@@ -29,7 +35,7 @@ import hashlib
 import io
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,32 +43,43 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
 
 from mallseg.data.errors import IngestError
-from mallseg.sql_text import quote_identifier, quote_literal
+from mallseg.sql_text import quote_identifier
 
 __all__ = [
     "RESERVED_COLUMNS",
+    "STAGING_TABLE",
+    "UNIT_ROWS",
     "ParseReject",
     "ProgressCallback",
-    "StagedFile",
+    "Source",
+    "StagedUnit",
     "normalise_delimiter",
     "normalise_encoding",
+    "open_source",
     "resolve_inputs",
-    "stage_file",
+    "run_with_progress",
+    "stage_units",
 ]
 
 ProgressCallback = Callable[[float], None]
 """Called with the fraction done, between 0 and 1."""
 
 STAGING_TABLE = "_staging"
+UNIT_ROWS = 2_000_000
+"""Rows staged, typed, checked and merged at a time."""
+
 _SAMPLE_BYTES = 1 << 20
 _BLOCK_BYTES = 8 << 20
+_SCAN_BYTES = 16 << 20
+_PARQUET_BATCH_ROWS = 262_144
 _DELIMITERS = ",;\t|"
 _EXCEL_SUFFIXES = (".xlsx", ".xlsm")
 _MAX_REJECT_TEXT = 2000
 
-RESERVED_COLUMNS = frozenset({"_source_file", "_source_row", "file_row_number", "filename"})
+RESERVED_COLUMNS = frozenset({"_source_file", "_source_row"})
 """Column names the staging table uses for itself (compared case-insensitively)."""
 
 _ENCODINGS = {
@@ -70,7 +87,7 @@ _ENCODINGS = {
     "latin1": "latin1", "latin-1": "latin1", "iso-8859-1": "latin1", "iso8859-1": "latin1",
     "cp1252": "cp1252", "windows-1252": "cp1252",
 }
-_FALLBACK_ENCODINGS = ("cp1252", "latin1")
+_DETECTED_ENCODINGS = ("utf8", "cp1252", "latin1")
 
 
 @dataclass(frozen=True)
@@ -84,23 +101,39 @@ class ParseReject:
 
 
 @dataclass
-class StagedFile:
-    """What :func:`stage_file` put into the staging table."""
+class Source:
+    """A file (or folder of parts) ready to be staged: format, header, dialect."""
 
     label: str
     files: list[Path]
     file_format: str
     columns: list[str]
-    rows: int
-    parse_rejects: list[ParseReject] = field(default_factory=list)
     encoding: str | None = None
     delimiter: str | None = None
-    content_sha256: str = ""
+    sheet: str | None = None
+    header_line: dict[Path, int] = field(default_factory=dict)
+    """CSV: the line number of each file's header (blank lines may precede it)."""
     notes: list[str] = field(default_factory=list)
+
+    def content_sha256(self) -> str:
+        """Digest of the files' bytes, to recognise the same content loaded again."""
+        digest = hashlib.sha256()
+        for f in self.files:
+            with f.open("rb") as fh:
+                digest.update(hashlib.file_digest(fh, "sha256").digest())
+        return digest.hexdigest()
+
+
+@dataclass
+class StagedUnit:
+    """One unit of rows now in the staging table."""
+
+    rows: int
+    parse_rejects: list[ParseReject]
 
     @property
     def rows_read(self) -> int:
-        """Data records found in the source: parsed rows plus parse rejects."""
+        """Records of the source in this unit: parsed rows plus parse rejects."""
         return self.rows + len(self.parse_rejects)
 
 
@@ -124,54 +157,70 @@ def resolve_inputs(path: str | Path) -> list[Path]:
     elif any(ch in text for ch in "*?["):
         files = sorted(Path(p) for p in glob.glob(text))
     else:
-        if not candidate.exists():
-            raise IngestError(f"{text}: no such file")
-        files = [candidate]
+        raise IngestError(f"{text}: no such file")
     if not files:
         raise IngestError(f"{text}: no files found there")
     return files
 
 
-def stage_file(
-    con: duckdb.DuckDBPyConnection,
+def open_source(
     path: str | Path,
     *,
     encoding: str | None = None,
     delimiter: str | None = None,
     sheet: str | None = None,
-    progress: ProgressCallback | None = None,
-) -> StagedFile:
-    """Read ``path`` into the temporary table ``_staging`` of ``con``.
-
-    The staging table has the file's columns (CSV and Excel as text, Parquet with its own
-    types) plus ``_source_file`` and ``_source_row``: the line number in a CSV file (exact
-    unless the file has blank lines or line breaks inside quoted values after the header,
-    which are not counted), the row number in a sheet, the ordinal in Parquet.
+) -> Source:
+    """Look at ``path``: format, columns and (CSV) encoding and delimiter.
 
     Raises
     ------
     IngestError
-        When the file is missing, empty, binary, not in a supported format, or its header
-        cannot be read.
+        When the file is missing, empty, binary, in an unsupported format or encoding,
+        or its header cannot be used.
     """
     files = resolve_inputs(path)
     label = str(path)
-    encoding = normalise_encoding(encoding) if encoding is not None else None
-    delimiter = normalise_delimiter(delimiter) if delimiter is not None else None
-    suffixes = {_format_of(f) for f in files}
-    if len(suffixes) > 1:
-        raise IngestError(f"{label}: mixes file formats ({', '.join(sorted(suffixes))})")
-    file_format = suffixes.pop()
-    con.execute(f"DROP TABLE IF EXISTS {STAGING_TABLE}")
+    formats = {_format_of(f) for f in files}
+    if len(formats) > 1:
+        raise IngestError(f"{label}: mixes file formats ({', '.join(sorted(formats))})")
+    file_format = formats.pop()
+    source = Source(label=label, files=files, file_format=file_format, columns=[], sheet=sheet)
     if file_format == "parquet":
-        staged = _stage_parquet(con, files, label, progress)
+        source.columns = _parquet_columns(files, label)
     elif file_format == "excel":
-        staged = _stage_excel(con, files, label, sheet)
+        source.columns = []  # read with the sheet itself
     else:
-        staged = _stage_csv(con, files, label, encoding, delimiter, progress)
-    _check_column_names(staged.columns, label)
-    staged.content_sha256 = _sha256(files)
-    return staged
+        _inspect_csv(source, normalise_encoding(encoding) if encoding else None,
+                     normalise_delimiter(delimiter) if delimiter else None)
+    _check_column_names(source.columns, label)
+    return source
+
+
+def stage_units(
+    con: duckdb.DuckDBPyConnection,
+    source: Source,
+    *,
+    unit_rows: int = UNIT_ROWS,
+    progress: ProgressCallback | None = None,
+) -> Iterator[StagedUnit]:
+    """Fill ``_staging`` with one unit of rows after another.
+
+    The staging table has the source's columns (CSV and Excel as text, Parquet with its
+    own types) plus ``_source_file`` and ``_source_row``: the line number in a CSV file
+    (exact unless the file has blank lines or line breaks inside quoted values after the
+    header), the row number in a sheet, the ordinal in a Parquet file. Each yielded unit
+    replaces the previous one.
+    """
+    con.execute(f"DROP TABLE IF EXISTS {STAGING_TABLE}")
+    try:
+        if source.file_format == "parquet":
+            yield from _parquet_units(con, source, unit_rows, progress)
+        elif source.file_format == "excel":
+            yield _excel_unit(con, source)
+        else:
+            yield from _csv_units(con, source, unit_rows, progress)
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS {STAGING_TABLE}")
 
 
 def normalise_encoding(name: str) -> str:
@@ -248,14 +297,6 @@ def _format_of(path: Path) -> str:
     return "csv"
 
 
-def _sha256(files: Sequence[Path]) -> str:
-    digest = hashlib.sha256()
-    for f in files:
-        with f.open("rb") as fh:
-            digest.update(hashlib.file_digest(fh, "sha256").digest())
-    return digest.hexdigest()
-
-
 # -- CSV -------------------------------------------------------------------------------------
 def _open_bytes(path: Path) -> tuple[pa.NativeFile, pa.NativeFile]:
     """Return (stream to read, raw file whose position tells progress)."""
@@ -280,21 +321,40 @@ def _read_sample(path: Path) -> bytes:
         return fh.read(_SAMPLE_BYTES)
 
 
-def _detect_encoding(sample: bytes, label: str) -> str:
+def _detect_encoding(path: Path) -> str:
+    """The first of UTF-8, Windows-1252 and Latin-1 that decodes the whole file.
+
+    The whole file is read once (decoding runs at about a gigabyte a second), so that a
+    stray byte far into a large export cannot surprise the load half-way.
+    """
+    sample = _read_sample(path)
     if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         raise IngestError(
-            f"{label}: the file is UTF-16 encoded; expected UTF-8 or Latin-1 (re-save it as UTF-8)"
+            f"{path}: the file is UTF-16 encoded; expected UTF-8, Windows-1252 or Latin-1 "
+            "(re-save it as UTF-8)"
         )
     if b"\x00" in sample:
-        raise IngestError(f"{label}: binary content (NUL bytes); expected a CSV text file")
-    for encoding in ("utf8", *_FALLBACK_ENCODINGS):
-        decoder = codecs.getincrementaldecoder(encoding)()
-        try:
-            decoder.decode(sample, final=False)
-        except UnicodeDecodeError:
-            continue
-        return encoding
+        raise IngestError(f"{path}: binary content (NUL bytes); expected a CSV text file")
+    for encoding in _DETECTED_ENCODINGS[:-1]:
+        if _decodes(path, encoding):
+            return encoding
     return "latin1"
+
+
+def _decodes(path: Path, encoding: str) -> bool:
+    decoder = codecs.getincrementaldecoder(encoding)()
+    stream, _raw = _open_bytes(path)
+    try:
+        while chunk := stream.read(_SCAN_BYTES):
+            decoder.decode(chunk, final=False)
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    except (OSError, EOFError) as exc:
+        raise IngestError(f"{path}: cannot be read ({exc})") from exc
+    finally:
+        stream.close()
+    return True
 
 
 def _detect_delimiter(text: str, label: str) -> str:
@@ -325,76 +385,77 @@ def _header(text: str, delimiter: str, label: str) -> tuple[list[str], int]:
     return names, blank
 
 
-def _stage_csv(
-    con: duckdb.DuckDBPyConnection,
-    files: Sequence[Path],
-    label: str,
-    encoding: str | None,
-    delimiter: str | None,
-    progress: ProgressCallback | None,
-) -> StagedFile:
-    total_bytes = sum(f.stat().st_size for f in files) or 1
-    done_bytes = 0
-    staged: StagedFile | None = None
-    for path in files:
+def _inspect_csv(source: Source, encoding: str | None, delimiter: str | None) -> None:
+    for path in source.files:
         sample = _read_sample(path)
         if not sample.strip():
             raise IngestError(f"{path}: the file is empty; expected a header line and data rows")
-        file_encoding = encoding or _detect_encoding(sample, str(path))
+        file_encoding = encoding or _detect_encoding(path)
         text = sample.decode(file_encoding, errors="replace").lstrip("\ufeff")
         file_delimiter = delimiter or _detect_delimiter(text, str(path))
         columns, blank_lines = _header(text, file_delimiter, str(path))
-        if staged is None:
-            staged = StagedFile(label=label, files=list(files), file_format="csv",
-                                columns=columns, rows=0, encoding=file_encoding,
-                                delimiter=file_delimiter)
-            cols_sql = ", ".join(f"{quote_identifier(c)} VARCHAR" for c in columns)
-            con.execute(
-                f"CREATE TEMP TABLE {STAGING_TABLE} ({cols_sql}, "
-                "_source_file VARCHAR, _source_row BIGINT)"
-            )
-        elif columns != staged.columns:
+        if not source.columns:
+            source.columns = columns
+            source.encoding = file_encoding
+            source.delimiter = file_delimiter
+        elif columns != source.columns:
             raise IngestError(
-                f"{path}: its header differs from the first part's ({', '.join(staged.columns)})"
+                f"{path}: its header differs from the first part's ({', '.join(source.columns)})"
             )
-        on_position = _position_reporter(progress, done_bytes, total_bytes)
-        fallbacks = [] if encoding else [e for e in _FALLBACK_ENCODINGS if e != file_encoding]
-        while True:
-            try:
-                rows, rejects = _stream_csv_file(con, path, columns, file_encoding,
-                                                 file_delimiter, blank_lines + 1, on_position)
-                break
-            except UnicodeError as exc:
-                if not fallbacks:
-                    raise IngestError(
-                        f"{path}: text is not valid {file_encoding}; give the file's encoding "
-                        "with --encoding"
-                    ) from exc
-                con.execute(f"DELETE FROM {STAGING_TABLE} WHERE _source_file = ?", [str(path)])
-                staged.notes.append(
-                    f"{path.name}: not valid {file_encoding} further in; read as {fallbacks[0]}"
-                )
-                file_encoding = fallbacks.pop(0)
-                staged.encoding = file_encoding
-        staged.rows += rows
-        staged.parse_rejects.extend(rejects)
+        elif (file_encoding, file_delimiter) != (source.encoding, source.delimiter):
+            raise IngestError(f"{path}: its encoding or delimiter differs from the first part's")
+        source.header_line[path] = blank_lines + 1
+    if source.encoding != "utf8":
+        source.notes.append(f"read as {source.encoding}")
+
+
+def _csv_units(
+    con: duckdb.DuckDBPyConnection, source: Source, unit_rows: int,
+    progress: ProgressCallback | None,
+) -> Iterator[StagedUnit]:
+    cols_sql = ", ".join(f"{quote_identifier(c)} VARCHAR" for c in source.columns)
+    con.execute(f"CREATE TEMP TABLE {STAGING_TABLE} ({cols_sql}, "
+                "_source_file VARCHAR, _source_row BIGINT)")
+    total_bytes = sum(f.stat().st_size for f in source.files) or 1
+    done_bytes = 0
+    unit_rows_staged = 0
+    unit_rejects: list[ParseReject] = []
+    for path in source.files:
+        rejects: list[ParseReject] = []  # the whole file's, in line order
+        handed_out = 0  # rejects of this file already part of a yielded unit
+        parsed = 0
+        stream, raw = _open_bytes(path)
+        try:
+            for batch in _csv_batches(path, source, stream, rejects):
+                n = batch.num_rows
+                lines = _line_numbers(parsed, n, rejects) + (source.header_line[path] - 1)
+                _insert_batch(con, batch, path, lines)
+                parsed += n
+                unit_rows_staged += n
+                _report(progress, done_bytes + raw.tell(), total_bytes)
+                if unit_rows_staged >= unit_rows:
+                    unit_rejects.extend(rejects[handed_out:])
+                    handed_out = len(rejects)
+                    yield StagedUnit(unit_rows_staged, unit_rejects)
+                    con.execute(f"DELETE FROM {STAGING_TABLE}")
+                    unit_rows_staged, unit_rejects = 0, []
+        except pa.ArrowInvalid as exc:
+            first = str(exc).splitlines()[0]
+            raise IngestError(f"{path}: cannot be read as CSV ({first})") from exc
+        except (OSError, EOFError) as exc:
+            raise IngestError(f"{path}: cannot be read ({exc})") from exc
+        finally:
+            stream.close()
+        unit_rejects.extend(rejects[handed_out:])
         done_bytes += path.stat().st_size
-    assert staged is not None
+    if unit_rows_staged or unit_rejects:
+        yield StagedUnit(unit_rows_staged, unit_rejects)
     _report(progress, total_bytes, total_bytes)
-    return staged
 
 
-def _stream_csv_file(
-    con: duckdb.DuckDBPyConnection,
-    path: Path,
-    columns: list[str],
-    encoding: str,
-    delimiter: str,
-    skip_rows: int,
-    on_position: Callable[[int], None],
-) -> tuple[int, list[ParseReject]]:
-    rejects: list[ParseReject] = []
-
+def _csv_batches(
+    path: Path, source: Source, stream: pa.NativeFile, rejects: list[ParseReject]
+) -> Iterator[pa.RecordBatch]:
     def keep_invalid(row: pacsv.InvalidRow) -> str:
         reason = (
             f"malformed line: {row.actual_columns} fields where the header has "
@@ -404,62 +465,33 @@ def _stream_csv_file(
                                    (row.text or "")[:_MAX_REJECT_TEXT]))
         return "skip"
 
-    stream, raw = _open_bytes(path)
-    try:
-        return _stream_batches(con, path, columns, encoding, delimiter, skip_rows, on_position,
-                               stream, raw, keep_invalid, rejects)
-    except pa.ArrowInvalid as exc:
-        message = str(exc)
-        if "UTF8" in message or "utf8" in message.lower() or "decode" in message.lower():
-            raise UnicodeError(message) from exc
-        raise IngestError(f"{path}: cannot be read as CSV ({message.splitlines()[0]})") from exc
-    except UnicodeDecodeError as exc:
-        raise UnicodeError(str(exc)) from exc
-    except (OSError, EOFError) as exc:
-        raise IngestError(f"{path}: cannot be read ({exc})") from exc
-    finally:
-        stream.close()
-
-
-def _stream_batches(
-    con: duckdb.DuckDBPyConnection,
-    path: Path,
-    columns: list[str],
-    encoding: str,
-    delimiter: str,
-    skip_rows: int,
-    on_position: Callable[[int], None],
-    stream: pa.NativeFile,
-    raw: pa.NativeFile,
-    keep_invalid: Callable[[pacsv.InvalidRow], str],
-    rejects: list[ParseReject],
-) -> tuple[int, list[ParseReject]]:
     reader = pacsv.open_csv(
         stream,
         read_options=pacsv.ReadOptions(
-            encoding=encoding, block_size=_BLOCK_BYTES, use_threads=False,
-            column_names=columns, skip_rows=skip_rows,
+            encoding=source.encoding or "utf8", block_size=_BLOCK_BYTES, use_threads=False,
+            column_names=source.columns, skip_rows=source.header_line[path],
         ),
         parse_options=pacsv.ParseOptions(
-            delimiter=delimiter, newlines_in_values=True, invalid_row_handler=keep_invalid,
+            delimiter=source.delimiter or ",", newlines_in_values=True,
+            invalid_row_handler=keep_invalid,
         ),
         convert_options=pacsv.ConvertOptions(
-            column_types={c: pa.string() for c in columns}, strings_can_be_null=False,
+            column_types={c: pa.string() for c in source.columns}, strings_can_be_null=False,
         ),
     )
-    rows = 0
-    for batch in reader:
-        n = batch.num_rows
-        lines = _line_numbers(rows, n, rejects) + (skip_rows - 1)
-        table = pa.Table.from_batches([batch]).append_column(
-            "_source_file", pa.array([str(path)] * n, pa.string())
-        ).append_column("_source_row", pa.array(lines, pa.int64()))
-        con.register("_arrow_batch", table)
-        con.execute(f"INSERT INTO {STAGING_TABLE} SELECT * FROM _arrow_batch")
-        con.unregister("_arrow_batch")
-        rows += n
-        on_position(raw.tell())
-    return rows, rejects
+    yield from reader
+
+
+def _insert_batch(
+    con: duckdb.DuckDBPyConnection, batch: pa.RecordBatch, path: Path, rows: np.ndarray
+) -> None:
+    n = batch.num_rows
+    table = pa.Table.from_batches([batch]).append_column(
+        "_source_file", pa.array([str(path)] * n, pa.string())
+    ).append_column("_source_row", pa.array(rows, pa.int64()))
+    con.register("_arrow_batch", table)
+    con.execute(f"INSERT INTO {STAGING_TABLE} SELECT * FROM _arrow_batch")
+    con.unregister("_arrow_batch")
 
 
 def _line_numbers(done: int, n: int, rejects: Sequence[ParseReject]) -> np.ndarray:
@@ -476,49 +508,98 @@ def _line_numbers(done: int, n: int, rejects: Sequence[ParseReject]) -> np.ndarr
     return ordinals + np.searchsorted(shifted, ordinals, side="right") + 1
 
 
-def _position_reporter(
-    progress: ProgressCallback | None, base: int, total: int
-) -> Callable[[int], None]:
-    def on_position(position: int) -> None:
-        _report(progress, base + position, total)
-
-    return on_position
-
-
 def _report(progress: ProgressCallback | None, done: int, total: int) -> None:
     if progress is not None:
         progress(min(1.0, done / max(total, 1)))
 
 
 # -- Parquet ---------------------------------------------------------------------------------
-def _stage_parquet(
-    con: duckdb.DuckDBPyConnection,
-    files: Sequence[Path],
-    label: str,
+def _parquet_columns(files: Sequence[Path], label: str) -> list[str]:
+    columns: list[str] | None = None
+    for path in files:
+        try:
+            names = pq.ParquetFile(path).schema_arrow.names
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise IngestError(f"{path}: cannot be read as Parquet ({exc})") from exc
+        if columns is None:
+            columns = list(names)
+        elif list(names) != columns:
+            raise IngestError(
+                f"{path}: its columns differ from the first part's ({', '.join(columns)})"
+            )
+    return columns or []
+
+
+def _parquet_units(
+    con: duckdb.DuckDBPyConnection, source: Source, unit_rows: int,
     progress: ProgressCallback | None,
-) -> StagedFile:
-    file_list = "[" + ", ".join(quote_literal(f) for f in files) + "]"
-    try:
-        columns = [
-            row[0] for row in con.execute(
-                f"DESCRIBE SELECT * FROM read_parquet({file_list}, union_by_name = true)"
-            ).fetchall()
-        ]
-    except duckdb.Error as exc:
-        first_line = str(exc).splitlines()[0]
-        raise IngestError(f"{label}: cannot be read as Parquet ({first_line})") from exc
-    sql = (
-        f"CREATE TEMP TABLE {STAGING_TABLE} AS SELECT * EXCLUDE (file_row_number), "
-        "file_row_number + 1 AS _source_row "
-        f"FROM read_parquet({file_list}, union_by_name = true, filename = '_source_file', "
-        "file_row_number = true)"
-    )
-    run_with_progress(con, sql, progress)
-    rows = con.execute(f"SELECT count(*) FROM {STAGING_TABLE}").fetchone()
-    return StagedFile(label=label, files=list(files), file_format="parquet", columns=columns,
-                      rows=int(rows[0]) if rows else 0)
+) -> Iterator[StagedUnit]:
+    total = sum(pq.ParquetFile(f).metadata.num_rows for f in source.files) or 1
+    done = 0
+    staged = 0
+    created = False
+    for path in source.files:
+        ordinal = 0
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=_PARQUET_BATCH_ROWS):
+            n = batch.num_rows
+            rows = np.arange(ordinal + 1, ordinal + n + 1, dtype=np.int64)
+            if not created:
+                con.register("_arrow_batch", pa.Table.from_batches([batch.slice(0, 0)]))
+                con.execute(f"CREATE TEMP TABLE {STAGING_TABLE} AS SELECT *, "
+                            "CAST(NULL AS VARCHAR) AS _source_file, "
+                            "CAST(NULL AS BIGINT) AS _source_row FROM _arrow_batch")
+                con.unregister("_arrow_batch")
+                created = True
+            _insert_batch(con, batch, path, rows)
+            ordinal += n
+            staged += n
+            done += n
+            _report(progress, done, total)
+            if staged >= unit_rows:
+                yield StagedUnit(staged, [])
+                con.execute(f"DELETE FROM {STAGING_TABLE}")
+                staged = 0
+    if staged or not created:
+        if not created:
+            cols = ", ".join(f"{quote_identifier(c)} VARCHAR" for c in source.columns)
+            con.execute(f"CREATE TEMP TABLE {STAGING_TABLE} ({cols}, _source_file VARCHAR, "
+                        "_source_row BIGINT)")
+        yield StagedUnit(staged, [])
 
 
+# -- Excel -----------------------------------------------------------------------------------
+def _excel_unit(con: duckdb.DuckDBPyConnection, source: Source) -> StagedUnit:
+    import pandas as pd
+
+    frames = []
+    for path in source.files:
+        try:
+            frame = pd.read_excel(path, sheet_name=source.sheet or 0, dtype=str,
+                                  keep_default_na=False, engine="openpyxl", header=None)
+        except ValueError as exc:
+            raise IngestError(f"{path}: {exc}") from exc
+        except Exception as exc:
+            raise IngestError(f"{path}: cannot be read as an Excel workbook ({exc})") from exc
+        if frame.empty:
+            raise IngestError(f"{path}: the sheet is empty; expected a header row and data rows")
+        names = [str(c).strip() or f"column_{i + 1}" for i, c in enumerate(frame.iloc[0])]
+        _check_column_names(names, str(path))
+        if source.columns and names != source.columns:
+            raise IngestError(f"{path}: its columns differ from the first workbook's")
+        source.columns = names
+        frame = frame.iloc[1:].set_axis(names, axis=1)
+        frame["_source_file"] = str(path)
+        frame["_source_row"] = np.arange(2, len(frame) + 2, dtype=np.int64)
+        blank = (frame[names].apply(lambda col: col.str.strip()) == "").all(axis=1)
+        frames.append(frame[~blank])
+    data = pd.concat(frames, ignore_index=True)
+    con.register("_excel_frame", data)
+    con.execute(f"CREATE TEMP TABLE {STAGING_TABLE} AS SELECT * FROM _excel_frame")
+    con.unregister("_excel_frame")
+    return StagedUnit(len(data), [])
+
+
+# -- running SQL -----------------------------------------------------------------------------
 def run_with_progress(
     con: duckdb.DuckDBPyConnection, sql: str, progress: ProgressCallback | None
 ) -> None:
@@ -547,36 +628,3 @@ def run_with_progress(
     if failure:
         raise failure[0]
     progress(1.0)
-
-
-# -- Excel -----------------------------------------------------------------------------------
-def _stage_excel(
-    con: duckdb.DuckDBPyConnection, files: Sequence[Path], label: str, sheet: str | None
-) -> StagedFile:
-    import pandas as pd
-
-    frames = []
-    for path in files:
-        try:
-            frame = pd.read_excel(path, sheet_name=sheet or 0, dtype=str, keep_default_na=False,
-                                  engine="openpyxl", header=None)
-        except ValueError as exc:
-            raise IngestError(f"{path}: {exc}") from exc
-        except Exception as exc:
-            raise IngestError(f"{path}: cannot be read as an Excel workbook ({exc})") from exc
-        if frame.empty:
-            raise IngestError(f"{path}: the sheet is empty; expected a header row and data rows")
-        names = [str(c).strip() or f"column_{i + 1}" for i, c in enumerate(frame.iloc[0])]
-        _check_column_names(names, str(path))
-        frame = frame.iloc[1:].set_axis(names, axis=1)
-        frame["_source_file"] = str(path)
-        frame["_source_row"] = np.arange(2, len(frame) + 2, dtype=np.int64)
-        blank = (frame[names].apply(lambda col: col.str.strip()) == "").all(axis=1)
-        frames.append(frame[~blank])
-    data = pd.concat(frames, ignore_index=True)
-    con.register("_excel_frame", data)
-    con.execute(f"CREATE TEMP TABLE {STAGING_TABLE} AS SELECT * FROM _excel_frame")
-    con.unregister("_excel_frame")
-    columns = [c for c in data.columns if c not in ("_source_file", "_source_row")]
-    return StagedFile(label=label, files=list(files), file_format="excel", columns=columns,
-                      rows=len(data))

@@ -1,0 +1,83 @@
+"""Large files are processed in units; the result must not depend on the unit size."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from mallseg.data.ingest import ingest_file
+from mallseg.workspace import Workspace
+
+
+def load(folder: Path, files: dict[str, Path], unit_rows: int) -> dict[str, list[tuple]]:
+    with Workspace.open(folder) as ws:
+        reports = {t: ingest_file(ws, t, p, unit_rows=unit_rows) for t, p in files.items()}
+        again = {t: ingest_file(ws, t, p, unit_rows=unit_rows) for t, p in files.items()}
+        for report in again.values():
+            assert report.rows_new == 0 and report.rows_updated == 0
+        result = {
+            table: sorted(ws.connection.execute(
+                f"SELECT * EXCLUDE (_ingest_id) FROM {table}").fetchall(), key=str)
+            for table in files
+        }
+        result["quarantine"] = sorted(ws.connection.execute(
+            "SELECT table_name, source_row, reason FROM quarantine").fetchall())
+        result["counts"] = sorted(
+            (t, r.rows_read, r.rows_loaded, r.rows_quarantined) for t, r in reports.items())
+    return result
+
+
+def test_unit_size_does_not_change_the_result(tmp_path: Path) -> None:
+    customers = tmp_path / "customers.csv"
+    customers.write_text("customer_id,age\n" + "".join(
+        f"C{i % 23},{20 + i % 50 if i % 7 else 'x'}\n" for i in range(60)))
+    transactions = tmp_path / "transactions.csv"
+    lines = ["customer_id,purchased_at,amount"]
+    for i in range(80):
+        lines.append(f"C{i % 9},2026-01-0{1 + i % 3} 10:00,{(i % 4) * 5}")  # many repeats
+        if i % 17 == 0:
+            lines.append("C1,broken")
+    transactions.write_text("\n".join(lines) + "\n")
+    files = {"customers": customers, "transactions": transactions}
+    one_unit = load(tmp_path / "a", files, unit_rows=1_000_000)
+    tiny_units = load(tmp_path / "b", files, unit_rows=4)
+    assert tiny_units == one_unit
+    read = dict((t, r) for t, r, _, _ in one_unit["counts"])
+    assert read == {"customers": 60, "transactions": 85}
+
+
+def test_parquet_in_units_keeps_row_numbers(tmp_path: Path) -> None:
+    frame = pd.DataFrame({"customer_id": [f"C{i}" for i in range(10)] + ["C3"],
+                          "age": [30] * 10 + [31]})
+    frame.to_parquet(tmp_path / "c.parquet", row_group_size=3)
+    with Workspace.open(tmp_path / "ws") as ws:
+        report = ingest_file(ws, "customers", tmp_path / "c.parquet", unit_rows=2)
+        reasons = ws.connection.execute("SELECT source_row, reason FROM quarantine").fetchall()
+    assert (report.rows_read, report.rows_loaded) == (11, 10)
+    assert reasons == [(11, "duplicate customer_id 'C3' (first at row 4)")]
+
+
+@settings(max_examples=15, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    rows=st.lists(st.tuples(st.sampled_from(["A", "B", "C"]),
+                            st.sampled_from(["2026-01-01 10:00", "2026-01-02 11:00", "bad"]),
+                            st.sampled_from(["5", "7.5", "-2", "x"])),
+                  min_size=1, max_size=25),
+    unit_rows=st.integers(min_value=1, max_value=6),
+)
+def test_any_unit_size_matches_one_unit(
+    tmp_path_factory: pytest.TempPathFactory, rows: list[tuple[str, str, str]], unit_rows: int
+) -> None:
+    folder = tmp_path_factory.mktemp("units")
+    customers = folder / "customers.csv"
+    customers.write_text("customer_id\nA\nB\nC\n")
+    transactions = folder / "transactions.csv"
+    transactions.write_text("customer_id,purchased_at,amount\n"
+                            + "".join(f"{c},{t},{a}\n" for c, t, a in rows))
+    files = {"customers": customers, "transactions": transactions}
+    assert load(folder / "a", files, 1_000) == load(folder / "b", files, unit_rows)
