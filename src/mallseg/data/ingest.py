@@ -504,12 +504,12 @@ def _create_run_tables(
 ) -> None:
     """Tables that carry key bookkeeping from one unit of the file to the next."""
     if table.derived_key and table.key[0] not in mapping.canonical_to_source:
+        # no index: an index over 100M keys would cost gigabytes of memory; joins suffice
         con.execute(f"CREATE OR REPLACE TEMP TABLE {_DIGEST_COUNTS} "
-                    "(_digest VARCHAR PRIMARY KEY, seen BIGINT)")
+                    "(_digest VARCHAR, seen BIGINT)")
     else:
         key_cols = ", ".join(f"{c} VARCHAR" for c in table.key)
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {_SEEN_KEYS} "
-                    f"({key_cols}, first_row BIGINT, PRIMARY KEY ({', '.join(table.key)}))")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {_SEEN_KEYS} ({key_cols}, first_row BIGINT)")
 
 
 def _assign_keys(
@@ -540,10 +540,15 @@ def _derive_keys(con: duckdb.DuckDBPyConnection, table: Table) -> None:
         f"FROM (SELECT *, md5(concat_ws(chr(31), {parts})) AS _digest FROM {TYPED_TABLE}) t "
         f"LEFT JOIN {_DIGEST_COUNTS} c ON c._digest = t._digest"
     )
+    unit_counts = (f"(SELECT split_part({key}, '-', 1) AS _digest, count(*) AS seen "
+                   f"FROM {TYPED_TABLE} GROUP BY 1)")
     con.execute(
-        f"INSERT INTO {_DIGEST_COUNTS} SELECT split_part({key}, '-', 1) AS d, count(*) "
-        f"FROM {TYPED_TABLE} GROUP BY d "
-        "ON CONFLICT (_digest) DO UPDATE SET seen = seen + excluded.seen"
+        f"UPDATE {_DIGEST_COUNTS} AS c SET seen = c.seen + u.seen FROM {unit_counts} u "
+        "WHERE c._digest = u._digest"
+    )
+    con.execute(
+        f"INSERT INTO {_DIGEST_COUNTS} SELECT u._digest, u.seen FROM {unit_counts} u "
+        f"WHERE NOT EXISTS (SELECT 1 FROM {_DIGEST_COUNTS} c WHERE c._digest = u._digest)"
     )
 
 
@@ -568,9 +573,11 @@ def _mark_duplicates(con: duckdb.DuckDBPyConnection, table: Table) -> None:
         f"WHERE d.rn > 1 AND {TYPED_TABLE}._source_file = d._source_file "
         f"AND {TYPED_TABLE}._source_row = d._source_row"
     )
+    match = " AND ".join(f"s.{c} = t.{c}" for c in table.key)
     con.execute(
-        f"INSERT INTO {_SEEN_KEYS} SELECT {key_cols}, min(_source_row) FROM {TYPED_TABLE} "
-        f"WHERE _reason = '' GROUP BY ALL ON CONFLICT DO NOTHING"
+        f"INSERT INTO {_SEEN_KEYS} SELECT {key_cols}, min(_source_row) FROM {TYPED_TABLE} t "
+        f"WHERE _reason = '' AND NOT EXISTS (SELECT 1 FROM {_SEEN_KEYS} s WHERE {match}) "
+        "GROUP BY ALL"
     )
 
 
