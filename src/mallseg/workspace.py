@@ -106,7 +106,8 @@ _SYSTEM_DDL = (
         rows_unchanged BIGINT,
         rows_quarantined BIGINT,
         started_at TIMESTAMP,
-        finished_at TIMESTAMP
+        finished_at TIMESTAMP,
+        status VARCHAR
     )""",
     """CREATE TABLE IF NOT EXISTS runs (
         run_id VARCHAR PRIMARY KEY,

@@ -81,3 +81,32 @@ def test_any_unit_size_matches_one_unit(
                             + "".join(f"{c},{t},{a}\n" for c, t, a in rows))
     files = {"customers": customers, "transactions": transactions}
     assert load(folder / "a", files, 1_000) == load(folder / "b", files, unit_rows)
+
+
+def test_a_file_broken_part_way_loads_what_came_before_and_can_be_completed(
+    tmp_path: Path,
+) -> None:
+    from mallseg.data.errors import IngestError
+
+    def part(first: int, count: int, tail: str = "") -> str:
+        rows = "".join(f"C{i:06d},{20 + i % 60}\n" for i in range(first, first + count))
+        return "customer_id,age\n" + rows + tail
+
+    broken, repaired = tmp_path / "broken", tmp_path / "repaired"
+    broken.mkdir()
+    repaired.mkdir()
+    (broken / "part-0.csv").write_text(part(0, 3_000))
+    (broken / "part-1.csv").write_bytes(part(3_000, 3_000, "C999999,4\xff0\n")
+                                        .encode("latin-1"))
+    (repaired / "part-0.csv").write_text(part(0, 3_000))
+    (repaired / "part-1.csv").write_text(part(3_000, 3_000))
+    with Workspace.open(tmp_path / "ws") as ws:
+        # told the file is UTF-8, the bad byte in the second part is found part-way
+        with pytest.raises(IngestError, match="repair the file and ingest it again"):
+            ingest_file(ws, "customers", broken, unit_rows=1_000, encoding="utf8")
+        assert ws.table_count("customers") == 3_000
+        status = ws.connection.execute("SELECT status FROM ingest_log").fetchall()
+        assert status == [("stopped",)]
+        report = ingest_file(ws, "customers", repaired, unit_rows=1_000)
+        assert (report.rows_unchanged, report.rows_new) == (3_000, 3_000)
+        assert ws.table_count("customers") == 6_000

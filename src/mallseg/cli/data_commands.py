@@ -12,7 +12,13 @@ from rich.table import Table as RichTable
 from mallseg.cli.console import console, escape, fail, stage_progress
 from mallseg.cli.state import open_workspace
 from mallseg.data.errors import IngestError
-from mallseg.data.ingest import IngestReport, find_table_sources, ingest_file
+from mallseg.data.ingest import (
+    IngestReport,
+    find_table_sources,
+    ingest_file,
+    load_prepared,
+    prepare_ingest,
+)
 from mallseg.data.mapping import parse_mapping_options
 from mallseg.data.samples import SAMPLES, sample_path
 from mallseg.data.schema import CANONICAL_TABLES
@@ -73,7 +79,7 @@ def ingest(
                                          register_unknown)
             else:
                 reports = [_ingest_one(ws, table, file, mapping, encoding, delimiter, sheet,
-                                       register_unknown, own_transaction=True)]
+                                       register_unknown)]
     except IngestError as exc:
         raise fail(str(exc)) from exc
     for report in reports:
@@ -94,32 +100,32 @@ def _ingest_folder(
     ws: Workspace, folder: Path, mapping: dict[str, str], encoding: str | None,
     delimiter: str | None, sheet: str | None, register_unknown: bool,
 ) -> list[IngestReport]:
-    """Load every table of ``folder`` in one transaction: all of them or none."""
-    sources = find_table_sources(folder)
-    ws.connection.execute("BEGIN TRANSACTION")
-    try:
-        reports = [
-            _ingest_one(ws, name, path, mapping, encoding, delimiter, sheet, register_unknown,
-                        own_transaction=False)
-            for name, path in sources.items()
-        ]
-    except BaseException:
-        ws.connection.execute("ROLLBACK")
-        raise
-    ws.connection.execute("COMMIT")
+    """Load a folder with a file per table.
+
+    Every table's file is checked first, so that an unusable one stops the load before
+    anything is written; then they are loaded in order.
+    """
+    prepared = [
+        prepare_ingest(name, path, column_map=mapping, encoding=encoding,
+                       delimiter=delimiter, sheet=sheet)
+        for name, path in find_table_sources(folder).items()
+    ]
+    reports = []
+    for item in prepared:
+        with stage_progress(f"ingest {item.table.name}") as update:
+            reports.append(load_prepared(ws, item, register_unknown=register_unknown,
+                                         progress=update))
     return reports
 
 
 def _ingest_one(
     ws: Workspace, table: str, path: Path, mapping: dict[str, str], encoding: str | None,
-    delimiter: str | None, sheet: str | None, register_unknown: bool, *,
-    own_transaction: bool,
+    delimiter: str | None, sheet: str | None, register_unknown: bool,
 ) -> IngestReport:
     with stage_progress(f"ingest {table}") as update:
         return ingest_file(ws, table, path, column_map=mapping, encoding=encoding,
                            delimiter=delimiter, sheet=sheet,
-                           register_unknown=register_unknown, progress=update,
-                           own_transaction=own_transaction)
+                           register_unknown=register_unknown, progress=update)
 
 
 def print_ingest_report(report: IngestReport) -> None:

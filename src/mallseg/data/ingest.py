@@ -65,7 +65,15 @@ from mallseg.data.schema import CANONICAL_TABLES, Column, Table
 from mallseg.sql_text import quote_identifier
 from mallseg.workspace import Workspace
 
-__all__ = ["IngestReport", "StageCallback", "find_table_sources", "ingest_file"]
+__all__ = [
+    "IngestReport",
+    "PreparedIngest",
+    "StageCallback",
+    "find_table_sources",
+    "ingest_file",
+    "load_prepared",
+    "prepare_ingest",
+]
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +120,6 @@ def ingest_file(
     sheet: str | None = None,
     register_unknown: bool = False,
     progress: StageCallback | None = None,
-    own_transaction: bool = True,
     unit_rows: int = UNIT_ROWS,
 ) -> IngestReport:
     """Validate and load ``path`` into canonical table ``table_name``.
@@ -128,58 +135,112 @@ def ingest_file(
     column_map:
         ``source -> canonical`` column names that win over the automatic mapping.
     encoding, delimiter, sheet:
-        Override detection of a CSV's encoding (``utf8`` or ``latin1``) and delimiter, or
-        choose an Excel sheet.
+        Override detection of a CSV's encoding (``utf8``, ``cp1252`` or ``latin1``) and
+        delimiter, or choose an Excel sheet.
     register_unknown:
         Add customers, stores or campaigns that rows refer to but the workspace lacks as
         bare rows (id only) instead of quarantining those rows. Meant for transaction
         exports that come without a customer table.
     progress:
         Called as work advances.
-    own_transaction:
-        Commit (or roll back) this ingest on its own. False when the caller loads several
-        files in one transaction of its own, all or nothing.
     unit_rows:
         Rows typed, checked and merged at a time; bounds memory on large files.
 
     Raises
     ------
     IngestError
-        When the file cannot be used at all; nothing is loaded then.
+        When the file cannot be used at all (nothing is loaded then), or when reading
+        fails part-way through a file larger than one unit (the message says how many rows
+        were loaded before; loading the repaired file again completes it, since rows
+        already loaded count as unchanged).
+    """
+    prepared = prepare_ingest(table_name, path, column_map=column_map, encoding=encoding,
+                              delimiter=delimiter, sheet=sheet)
+    return load_prepared(workspace, prepared, register_unknown=register_unknown,
+                         progress=progress, unit_rows=unit_rows)
+
+
+@dataclass(frozen=True)
+class PreparedIngest:
+    """A source checked to be usable for a table: readable, with a complete mapping."""
+
+    table: Table
+    source: Source
+    mapping: ColumnMapping
+
+
+def prepare_ingest(
+    table_name: str,
+    path: str | Path,
+    *,
+    column_map: Mapping[str, str] | None = None,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+    sheet: str | None = None,
+) -> PreparedIngest:
+    """Check that ``path`` can be loaded into ``table_name``, reading only its header.
+
+    Raises
+    ------
+    IngestError
+        When the table is unknown or the file cannot be used at all.
     """
     if table_name not in CANONICAL_TABLES:
         known = ", ".join(CANONICAL_TABLES)
         raise IngestError(f"unknown table {table_name!r}: expected one of {known}")
     table = CANONICAL_TABLES[table_name]
+    source = open_source(path, encoding=encoding, delimiter=delimiter, sheet=sheet)
+    mapping = map_columns(source.columns, table, column_map, source_label=source.label)
+    return PreparedIngest(table=table, source=source, mapping=mapping)
+
+
+def load_prepared(
+    workspace: Workspace,
+    prepared: PreparedIngest,
+    *,
+    register_unknown: bool = False,
+    progress: StageCallback | None = None,
+    unit_rows: int = UNIT_ROWS,
+) -> IngestReport:
+    """Load a prepared source unit by unit; see :func:`ingest_file`.
+
+    Each unit is committed on its own, so that memory stays bounded however large the
+    file: a file of one unit is all or nothing, a larger one is loaded up to the unit that
+    failed, and the error says so.
+    """
+    table, source, mapping = prepared.table, prepared.source, prepared.mapping
     con = workspace.connection
     started = _now()
     ingest_id = f"ingest-{started.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
+    notes = list(source.notes)
+    state = _IngestState(table=table, ingest_id=ingest_id, started=started)
 
     def stage_progress(name: str) -> Callable[[float], None]:
         return lambda fraction: progress(name, fraction) if progress else None
 
-    source = open_source(path, encoding=encoding, delimiter=delimiter, sheet=sheet)
-    mapping = map_columns(source.columns, table, column_map, source_label=source.label) if (
-        source.columns) else None
-    notes = list(source.notes)
-    if own_transaction:
-        con.execute("BEGIN TRANSACTION")
     try:
-        state = _IngestState(table=table, ingest_id=ingest_id, started=started)
         for unit in stage_units(con, source, unit_rows=unit_rows,
                                 progress=stage_progress("read")):
-            if mapping is None:  # Excel: the header is known once the sheet is read
-                mapping = map_columns(source.columns, table, column_map,
-                                      source_label=source.label)
-            _process_unit(con, state, source, mapping, unit, register_unknown, notes)
-        if mapping is None or state.rows_read == 0:
+            con.execute("BEGIN TRANSACTION")
+            try:
+                _process_unit(con, state, source, mapping, unit, register_unknown, notes)
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            state.committed_units += 1
+        if state.rows_read == 0:
             raise IngestError(f"{source.label}: no data rows below the header")
+        con.execute("BEGIN TRANSACTION")
         report = _finish(workspace, state, source, mapping, notes)
-        if own_transaction:
-            con.execute("COMMIT")
-    except BaseException:
-        if own_transaction:
-            con.execute("ROLLBACK")
+        con.execute("COMMIT")
+    except IngestError as exc:
+        if state.committed_units:
+            _log_partial(workspace, state, source)
+            raise IngestError(
+                f"{exc} (after {state.rows_read:,} rows had been loaded or quarantined; "
+                "repair the file and ingest it again to complete the load)"
+            ) from exc
         raise
     finally:
         con.execute(f"DROP TABLE IF EXISTS {TYPED_TABLE}")
@@ -199,6 +260,7 @@ class _IngestState:
     started: datetime
     plan: str | None = None
     rows_read: int = 0
+    committed_units: int = 0
     counts: Counter[str] = field(default_factory=Counter)
     registered: Counter[str] = field(default_factory=Counter)
     unknown_references: Counter[str] = field(default_factory=Counter)
@@ -703,11 +765,26 @@ def _top_reasons(con: duckdb.DuckDBPyConnection, ingest_id: str) -> list[tuple[s
     return [(str(r[0]), int(r[1])) for r in rows]
 
 
+def _log_partial(workspace: Workspace, state: _IngestState, source: Source) -> None:
+    """Record an ingest that stopped part-way, with what its committed units did."""
+    counts = state.counts
+    workspace.connection.execute(
+        "INSERT INTO ingest_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'stopped')",
+        [state.ingest_id, state.table.name, source.label, "", "{}", state.rows_read,
+         counts["new"] + counts["updated"] + counts["unchanged"], counts["new"],
+         counts["updated"], counts["unchanged"], counts["quarantined"], state.started,
+         _now()],
+    )
+    workspace.audit("ingest_stopped", state.table.name,
+                    {"source": source.label, "ingest_id": state.ingest_id,
+                     "rows_read": state.rows_read})
+
+
 def _log_ingest(
     workspace: Workspace, report: IngestReport, content_sha256: str, started: datetime
 ) -> None:
     workspace.connection.execute(
-        "INSERT INTO ingest_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO ingest_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'complete')",
         [
             report.ingest_id, report.table, report.source, content_sha256,
             json.dumps(report.mapping), report.rows_read, report.rows_loaded, report.rows_new,

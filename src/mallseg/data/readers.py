@@ -188,7 +188,7 @@ def open_source(
     if file_format == "parquet":
         source.columns = _parquet_columns(files, label)
     elif file_format == "excel":
-        source.columns = []  # read with the sheet itself
+        source.columns = _excel_header(files[0], sheet)
     else:
         _inspect_csv(source, normalise_encoding(encoding) if encoding else None,
                      normalise_delimiter(delimiter) if delimiter else None)
@@ -568,6 +568,21 @@ def _parquet_units(
 
 
 # -- Excel -----------------------------------------------------------------------------------
+def _excel_header(path: Path, sheet: str | None) -> list[str]:
+    import pandas as pd
+
+    try:
+        head = pd.read_excel(path, sheet_name=sheet or 0, dtype=str, header=None, nrows=1,
+                             keep_default_na=False, engine="openpyxl")
+    except ValueError as exc:
+        raise IngestError(f"{path}: {exc}") from exc
+    except Exception as exc:
+        raise IngestError(f"{path}: cannot be read as an Excel workbook ({exc})") from exc
+    if head.empty:
+        raise IngestError(f"{path}: the sheet is empty; expected a header row and data rows")
+    return [str(c).strip() or f"column_{i + 1}" for i, c in enumerate(head.iloc[0])]
+
+
 def _excel_unit(con: duckdb.DuckDBPyConnection, source: Source) -> StagedUnit:
     import pandas as pd
 
@@ -584,9 +599,8 @@ def _excel_unit(con: duckdb.DuckDBPyConnection, source: Source) -> StagedUnit:
             raise IngestError(f"{path}: the sheet is empty; expected a header row and data rows")
         names = [str(c).strip() or f"column_{i + 1}" for i, c in enumerate(frame.iloc[0])]
         _check_column_names(names, str(path))
-        if source.columns and names != source.columns:
+        if names != source.columns:
             raise IngestError(f"{path}: its columns differ from the first workbook's")
-        source.columns = names
         frame = frame.iloc[1:].set_axis(names, axis=1)
         frame["_source_file"] = str(path)
         frame["_source_row"] = np.arange(2, len(frame) + 2, dtype=np.int64)
