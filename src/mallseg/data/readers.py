@@ -41,6 +41,7 @@ from pathlib import Path
 
 import duckdb
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
@@ -568,36 +569,33 @@ def _parquet_units(
 
 
 # -- Excel -----------------------------------------------------------------------------------
-def _excel_header(path: Path, sheet: str | None) -> list[str]:
-    import pandas as pd
-
+def _read_sheet(path: Path, sheet: str | None, rows: int | None = None) -> pd.DataFrame:
+    """The sheet as text cells, header row included; ``rows`` limits how many are read."""
     try:
-        head = pd.read_excel(path, sheet_name=sheet or 0, dtype=str, header=None, nrows=1,
-                             keep_default_na=False, engine="openpyxl")
+        frame = pd.read_excel(path, sheet_name=sheet or 0, dtype=str, header=None, nrows=rows,
+                              keep_default_na=False, engine="openpyxl")
     except ValueError as exc:
         raise IngestError(f"{path}: {exc}") from exc
     except Exception as exc:
         raise IngestError(f"{path}: cannot be read as an Excel workbook ({exc})") from exc
-    if head.empty:
+    if frame.empty:
         raise IngestError(f"{path}: the sheet is empty; expected a header row and data rows")
-    return [str(c).strip() or f"column_{i + 1}" for i, c in enumerate(head.iloc[0])]
+    return frame
+
+
+def _sheet_header(frame: pd.DataFrame) -> list[str]:
+    return [str(c).strip() or f"column_{i + 1}" for i, c in enumerate(frame.iloc[0])]
+
+
+def _excel_header(path: Path, sheet: str | None) -> list[str]:
+    return _sheet_header(_read_sheet(path, sheet, rows=1))
 
 
 def _excel_unit(con: duckdb.DuckDBPyConnection, source: Source) -> StagedUnit:
-    import pandas as pd
-
     frames = []
     for path in source.files:
-        try:
-            frame = pd.read_excel(path, sheet_name=source.sheet or 0, dtype=str,
-                                  keep_default_na=False, engine="openpyxl", header=None)
-        except ValueError as exc:
-            raise IngestError(f"{path}: {exc}") from exc
-        except Exception as exc:
-            raise IngestError(f"{path}: cannot be read as an Excel workbook ({exc})") from exc
-        if frame.empty:
-            raise IngestError(f"{path}: the sheet is empty; expected a header row and data rows")
-        names = [str(c).strip() or f"column_{i + 1}" for i, c in enumerate(frame.iloc[0])]
+        frame = _read_sheet(path, source.sheet)
+        names = _sheet_header(frame)
         _check_column_names(names, str(path))
         if names != source.columns:
             raise IngestError(f"{path}: its columns differ from the first workbook's")
