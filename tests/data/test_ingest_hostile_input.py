@@ -52,7 +52,8 @@ def test_personal_data_never_reaches_the_quarantine(ws: Workspace, tmp_path: Pat
     raws = [json.loads(r[0]) for r in ws.connection.execute(
         "SELECT raw_record FROM quarantine ORDER BY source_row").fetchall()]
     assert raws[0] == {"customer_id": "c2", "age": "999"}
-    assert raws[1] == {"customer_id": "c3", "age": "40", "extra_field_5": "extra"}
+    # a malformed line's fields may be shifted: nothing from the first personal column on
+    assert raws[1] == {"customer_id": "c3"}
 
 
 def test_personal_data_is_dropped_from_event_tables_too(ws: Workspace, tmp_path: Path) -> None:

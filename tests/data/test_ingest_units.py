@@ -9,8 +9,17 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from mallseg.data import readers
 from mallseg.data.ingest import ingest_file
 from mallseg.workspace import Workspace
+
+
+@pytest.fixture
+def small_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Read in tiny blocks, so that units end inside files, right after malformed lines."""
+    monkeypatch.setattr(readers, "_BLOCK_BYTES", 64)
+    monkeypatch.setattr(readers, "_PARQUET_BATCH_ROWS", 2)
+    monkeypatch.setattr(readers, "DECISION_ROWS", 1)
 
 
 def load(folder: Path, files: dict[str, Path], unit_rows: int) -> dict[str, list[tuple]]:
@@ -31,6 +40,7 @@ def load(folder: Path, files: dict[str, Path], unit_rows: int) -> dict[str, list
     return result
 
 
+@pytest.mark.usefixtures("small_blocks")
 def test_unit_size_does_not_change_the_result(tmp_path: Path) -> None:
     customers = tmp_path / "customers.csv"
     customers.write_text("customer_id,age\n" + "".join(
@@ -50,6 +60,7 @@ def test_unit_size_does_not_change_the_result(tmp_path: Path) -> None:
     assert read == {"customers": 60, "transactions": 85}
 
 
+@pytest.mark.usefixtures("small_blocks")
 def test_parquet_in_units_keeps_row_numbers(tmp_path: Path) -> None:
     frame = pd.DataFrame({"customer_id": [f"C{i}" for i in range(10)] + ["C3"],
                           "age": [30] * 10 + [31]})
@@ -71,6 +82,17 @@ def test_parquet_in_units_keeps_row_numbers(tmp_path: Path) -> None:
     unit_rows=st.integers(min_value=1, max_value=6),
 )
 def test_any_unit_size_matches_one_unit(
+    tmp_path_factory: pytest.TempPathFactory, rows: list[tuple[str, str, str]], unit_rows: int
+) -> None:
+    readers_state = (readers._BLOCK_BYTES, readers.DECISION_ROWS)
+    readers._BLOCK_BYTES, readers.DECISION_ROWS = 64, 1
+    try:
+        _compare_unit_sizes(tmp_path_factory, rows, unit_rows)
+    finally:
+        readers._BLOCK_BYTES, readers.DECISION_ROWS = readers_state
+
+
+def _compare_unit_sizes(
     tmp_path_factory: pytest.TempPathFactory, rows: list[tuple[str, str, str]], unit_rows: int
 ) -> None:
     folder = tmp_path_factory.mktemp("units")
@@ -95,18 +117,63 @@ def test_a_file_broken_part_way_loads_what_came_before_and_can_be_completed(
     broken, repaired = tmp_path / "broken", tmp_path / "repaired"
     broken.mkdir()
     repaired.mkdir()
-    (broken / "part-0.csv").write_text(part(0, 3_000))
-    (broken / "part-1.csv").write_bytes(part(3_000, 3_000, "C999999,4\xff0\n")
+    (broken / "part-0.csv").write_text(part(0, 30_000))
+    (broken / "part-1.csv").write_bytes(part(30_000, 3_000, "C999999,4\xff0\n")
                                         .encode("latin-1"))
-    (repaired / "part-0.csv").write_text(part(0, 3_000))
-    (repaired / "part-1.csv").write_text(part(3_000, 3_000))
+    (repaired / "part-0.csv").write_text(part(0, 30_000))
+    (repaired / "part-1.csv").write_text(part(30_000, 3_000))
     with Workspace.open(tmp_path / "ws") as ws:
         # told the file is UTF-8, the bad byte in the second part is found part-way
         with pytest.raises(IngestError, match="repair the file and ingest it again"):
             ingest_file(ws, "customers", broken, unit_rows=1_000, encoding="utf8")
-        assert ws.table_count("customers") == 3_000
+        assert ws.table_count("customers") == 30_000
         status = ws.connection.execute("SELECT status FROM ingest_log").fetchall()
         assert status == [("stopped",)]
         report = ingest_file(ws, "customers", repaired, unit_rows=1_000)
-        assert (report.rows_unchanged, report.rows_new) == (3_000, 3_000)
-        assert ws.table_count("customers") == 6_000
+        assert (report.rows_unchanged, report.rows_new) == (30_000, 3_000)
+        assert ws.table_count("customers") == 33_000
+
+
+@pytest.mark.usefixtures("small_blocks")
+def test_blank_lines_before_the_header_keep_line_numbers_right(tmp_path: Path) -> None:
+    path = tmp_path / "c.csv"
+    path.write_text("\n\ncustomer_id,age\nA,30\nbad,1,2\nB,x\nA,31\n")
+    with Workspace.open(tmp_path / "ws") as ws:
+        ingest_file(ws, "customers", path, unit_rows=1)
+        rows = ws.connection.execute(
+            "SELECT source_row, reason FROM quarantine ORDER BY source_row").fetchall()
+    assert rows == [
+        (5, "malformed line: 3 fields where the header has 2"),
+        (6, "age: 'x' is not a whole number"),
+        (7, "duplicate customer_id 'A' (first at row 4)"),
+    ]
+
+
+def test_a_key_first_seen_with_an_unknown_reference_is_not_a_duplicate(tmp_path: Path) -> None:
+    with Workspace.open(tmp_path / "ws") as ws:
+        (tmp_path / "c.csv").write_text("customer_id\nA\n")
+        (tmp_path / "s.csv").write_text("store_id\nS1\n")
+        ingest_file(ws, "customers", tmp_path / "c.csv")
+        ingest_file(ws, "stores", tmp_path / "s.csv")
+        (tmp_path / "t.csv").write_text(
+            "transaction_id,customer_id,store_id,purchased_at,amount\n"
+            "T1,A,S9,2026-01-01 10:00,5\nT1,A,S1,2026-01-01 10:00,5\n")
+        report = ingest_file(ws, "transactions", tmp_path / "t.csv")
+    assert (report.rows_loaded, report.rows_quarantined) == (1, 1)
+
+
+def test_empty_and_mistyped_parquet_parts(tmp_path: Path) -> None:
+    from mallseg.data.errors import IngestError
+
+    pd.DataFrame({"customer_id": pd.Series([], dtype=str)}).to_parquet(tmp_path / "e.parquet")
+    mixed = tmp_path / "mixed"
+    mixed.mkdir()
+    pd.DataFrame({"customer_id": ["A"], "age": [30]}).to_parquet(mixed / "p0.parquet")
+    pd.DataFrame({"customer_id": ["B"], "age": ["31"]}).to_parquet(mixed / "p1.parquet")
+    with Workspace.open(tmp_path / "ws") as ws:
+        with pytest.raises(IngestError, match=r"no data rows below the header$"):
+            ingest_file(ws, "customers", tmp_path / "e.parquet")
+        with pytest.raises(IngestError, match=r"column 'age' is .*string here but int64"):
+            ingest_file(ws, "customers", mixed)
+        assert ws.table_count("customers") == 0
+        assert ws.table_count("ingest_log") == 0

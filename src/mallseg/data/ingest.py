@@ -30,6 +30,7 @@ Examples
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 import logging
@@ -39,8 +40,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 
 import duckdb
+import pandas as pd
 
 from mallseg.data.errors import IngestError
 from mallseg.data.mapping import ColumnMapping, map_columns
@@ -54,6 +57,7 @@ from mallseg.data.parsing import (
     timestamp_expr,
 )
 from mallseg.data.readers import (
+    DECISION_ROWS,
     STAGING_TABLE,
     UNIT_ROWS,
     Source,
@@ -76,6 +80,8 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 StageCallback = Callable[[str, float], None]
 """Progress: called with the stage name (read, validate, load) and the fraction done."""
@@ -221,22 +227,19 @@ def load_prepared(
     try:
         for unit in stage_units(con, source, unit_rows=unit_rows,
                                 progress=stage_progress("read")):
-            con.execute("BEGIN TRANSACTION")
-            try:
-                _process_unit(con, state, source, mapping, unit, register_unknown, notes)
-                con.execute("COMMIT")
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
+            _in_transaction(con, functools.partial(
+                _process_unit, con, state, source, mapping, unit, register_unknown, notes))
             state.committed_units += 1
         if state.rows_read == 0:
             raise IngestError(f"{source.label}: no data rows below the header")
-        con.execute("BEGIN TRANSACTION")
-        report = _finish(workspace, state, source, mapping, notes)
-        con.execute("COMMIT")
-    except IngestError as exc:
-        if state.committed_units:
-            _log_partial(workspace, state, source)
+        digest = source.content_sha256()
+        report = _in_transaction(
+            con, lambda: _finish(workspace, state, source, mapping, notes, digest))
+    except BaseException as exc:
+        if not state.committed_units:
+            raise
+        _log_partial(workspace, state, source)
+        if isinstance(exc, IngestError):
             raise IngestError(
                 f"{exc} (after {state.rows_read:,} rows had been loaded or quarantined; "
                 "repair the file and ingest it again to complete the load)"
@@ -249,6 +252,18 @@ def load_prepared(
     if progress:
         progress("load", 1.0)
     return report
+
+
+def _in_transaction(con: duckdb.DuckDBPyConnection, work: Callable[[], T]) -> T:
+    """Run ``work`` in a transaction of its own: committed if it returns, else rolled back."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        result = work()
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+    return result
 
 
 @dataclass
@@ -266,6 +281,7 @@ class _IngestState:
     unknown_references: Counter[str] = field(default_factory=Counter)
 
 
+_FILE_ORDER = "_source_file, _source_row"
 _DIGEST_COUNTS = "_digest_counts"
 _SEEN_KEYS = "_seen_keys"
 
@@ -288,8 +304,8 @@ def _process_unit(
         _create_run_tables(con, table, mapping)
     con.execute(state.plan)
     _derive_columns(con, table, mapping)
-    _assign_keys(con, table, mapping.canonical_to_source)
     _check_references(con, state, register_unknown)
+    _assign_keys(con, table, mapping.canonical_to_source)
     for name, count in _merge(con, table, mapping, state.ingest_id).items():
         state.counts[name] += count
     state.counts["quarantined"] += _quarantine(con, table, source, mapping, unit,
@@ -299,7 +315,7 @@ def _process_unit(
 
 def _finish(
     workspace: Workspace, state: _IngestState, source: Source, mapping: ColumnMapping,
-    notes: list[str],
+    notes: list[str], digest: str,
 ) -> IngestReport:
     con = workspace.connection
     counts = state.counts
@@ -314,12 +330,13 @@ def _finish(
             f"{unknown} rows refer to {target} missing from the workspace: ingest "
             f"{target} first, or pass --register-unknown to add them as bare rows"
         )
-    digest = source.content_sha256()
-    # the quarantine of an earlier load of the same content is replaced by this one's
+    # the quarantine of an earlier load of the same content, or of a load of the same
+    # source that stopped part-way, is replaced by this one's
     con.execute(
         "DELETE FROM quarantine WHERE table_name = ? AND ingest_id <> ? AND ingest_id IN ("
-        "SELECT ingest_id FROM ingest_log WHERE table_name = ? AND content_sha256 = ?)",
-        [state.table.name, state.ingest_id, state.table.name, digest],
+        "SELECT ingest_id FROM ingest_log WHERE table_name = ? AND (content_sha256 = ? "
+        "OR (source_file = ? AND status = 'stopped')))",
+        [state.table.name, state.ingest_id, state.table.name, digest, source.label],
     )
     report = IngestReport(
         ingest_id=state.ingest_id,
@@ -399,7 +416,7 @@ def _value_expr(
                 f"THEN CAST(CAST({src} AS BIGINT) AS VARCHAR) ELSE CAST({src} AS VARCHAR) END")
     if kind in ("INTEGER", "DOUBLE"):
         decimal_comma = source_type == "VARCHAR" and detect_decimal_comma(
-            con, STAGING_TABLE, quote_identifier(source))
+            con, STAGING_TABLE, quote_identifier(source), DECISION_ROWS, _FILE_ORDER)
         if decimal_comma:
             notes.append(f"{source}: read with a decimal comma")
         expr = number_expr(src, decimal_comma=decimal_comma)
@@ -407,7 +424,8 @@ def _value_expr(
     if kind == "BOOLEAN":
         return boolean_expr(src)
     if kind in ("DATE", "TIMESTAMP"):
-        fmt = detect_datetime_format(con, STAGING_TABLE, quote_identifier(source))
+        fmt = detect_datetime_format(con, STAGING_TABLE, quote_identifier(source),
+                                     DECISION_ROWS, _FILE_ORDER)
         if fmt is not None:
             notes.append(f"{source}: read with date format {fmt}")
         return f"CAST({timestamp_expr(src, fmt)} AS {kind})"
@@ -509,7 +527,10 @@ def _fmt(value: float | None) -> str:
 def _income_in_thousands(
     con: duckdb.DuckDBPyConnection, value: str, source: str, notes: list[str]
 ) -> str:
-    row = con.execute(f"SELECT median({value}) FROM {STAGING_TABLE} AS src").fetchone()
+    row = con.execute(
+        f"SELECT median({value}) FROM (SELECT * FROM {STAGING_TABLE} ORDER BY {_FILE_ORDER} "
+        f"LIMIT {DECISION_ROWS}) AS src"
+    ).fetchone()
     median = row[0] if row else None
     if median is not None and median > _INCOME_FULL_UNITS_MEDIAN:
         notes.append(
@@ -733,18 +754,33 @@ def _quarantine(
         "WHERE t._reason <> ''",
         [ingest_id, table.name, started],
     )
-    for reject in unit.parse_rejects:
-        con.execute(
-            "INSERT INTO quarantine VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [ingest_id, table.name, reject.source_file, reject.line, reject.reason,
-             json.dumps(_reject_fields(reject.text, source, mapping)), started],
-        )
+    if unit.parse_rejects:
+        rejects = pd.DataFrame({
+            "ingest_id": ingest_id,
+            "table_name": table.name,
+            "source_file": [r.source_file for r in unit.parse_rejects],
+            "source_row": [r.line for r in unit.parse_rejects],
+            "reason": [r.reason for r in unit.parse_rejects],
+            "raw_record": [json.dumps(_reject_fields(r.text, source, mapping))
+                           for r in unit.parse_rejects],
+            "quarantined_at": started,
+        })
+        con.register("_rejects", rejects)
+        con.execute("INSERT INTO quarantine SELECT * FROM _rejects")
+        con.unregister("_rejects")
     return rejected + len(unit.parse_rejects)
 
 
 def _reject_fields(text: str, source: Source, mapping: ColumnMapping) -> dict[str, str]:
-    """A malformed line split into the header's fields, personal-data fields left out."""
+    """A malformed line split into the header's fields, personal data left out.
+
+    The fields of a malformed line may be shifted (an unquoted comma in a name), so only the
+    fields before the first personal-data column are kept when there is one.
+    """
     fields = next(csv.reader(io.StringIO(text), delimiter=source.delimiter or ","), [])
+    pii_positions = [i for i, c in enumerate(source.columns) if c in mapping.dropped_pii]
+    if pii_positions and len(fields) != len(source.columns):
+        fields = fields[: pii_positions[0]]
     named: dict[str, str] = {}
     for position, value in enumerate(fields):
         name = source.columns[position] if position < len(source.columns) else (

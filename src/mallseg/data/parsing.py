@@ -110,7 +110,8 @@ def number_expr(source: str, *, decimal_comma: bool = False) -> str:
 
 
 def detect_decimal_comma(
-    con: duckdb.DuckDBPyConnection, table: str, source: str, sample_rows: int = 20_000
+    con: duckdb.DuckDBPyConnection, table: str, source: str, sample_rows: int = 20_000,
+    order_by: str | None = None,
 ) -> bool:
     """True when the column's commas are decimal commas (``12,5`` or ``1.234,56``).
 
@@ -123,7 +124,7 @@ def detect_decimal_comma(
         f"SELECT count(*) FILTER (WHERE regexp_matches(v, '^-?[0-9.]*[0-9],[0-9]+$') "
         f"AND NOT regexp_matches(v, '^-?[0-9]{{1,3}}(,[0-9]{{3}})+$')) "
         f"FROM (SELECT regexp_replace({v}, '^\\p{{Sc}}\\s*|\\s*\\p{{Sc}}$', '', 'g') AS v "
-        f"FROM {table} WHERE {v} LIKE '%,%' LIMIT {sample_rows})"
+        f"FROM {_first_rows(table, sample_rows, order_by)} WHERE {v} LIKE '%,%')"
     ).fetchone()
     return bool(row and row[0])
 
@@ -165,14 +166,16 @@ def timestamp_expr(source: str, fmt: str | None) -> str:
 
 
 def detect_datetime_format(
-    con: duckdb.DuckDBPyConnection, table: str, source: str, sample_rows: int = 20_000
+    con: duckdb.DuckDBPyConnection, table: str, source: str, sample_rows: int = 20_000,
+    order_by: str | None = None,
 ) -> str | None:
     """The format (from :data:`DATETIME_FORMATS`) reading most values of a text column.
 
     Returns None when ISO 8601 reads at least as many values as any other format.
     """
     v = text_expr(source)
-    sample = f"(SELECT {v} AS v FROM {table} WHERE {v} IS NOT NULL LIMIT {sample_rows})"
+    sample = (f"(SELECT {v} AS v FROM {_first_rows(table, sample_rows, order_by)} "
+              f"WHERE {v} IS NOT NULL)")
     counts = ["count(TRY_CAST(v AS TIMESTAMP))"]
     counts += [f"count(try_strptime(v, '{fmt}'))" for fmt in DATETIME_FORMATS]
     row = con.execute(f"SELECT {', '.join(counts)} FROM {sample}").fetchone()
@@ -182,3 +185,9 @@ def detect_datetime_format(
     if best == 0 or row[best] == 0:
         return None
     return DATETIME_FORMATS[best - 1]
+
+
+def _first_rows(table: str, rows: int, order_by: str | None) -> str:
+    """The first ``rows`` rows of ``table`` (in ``order_by`` order, when given)."""
+    order = f" ORDER BY {order_by}" if order_by else ""
+    return f"(SELECT * FROM {table}{order} LIMIT {rows}) AS {table}"

@@ -50,6 +50,7 @@ from mallseg.data.errors import IngestError
 from mallseg.sql_text import quote_identifier
 
 __all__ = [
+    "DECISION_ROWS",
     "RESERVED_COLUMNS",
     "STAGING_TABLE",
     "UNIT_ROWS",
@@ -71,6 +72,10 @@ ProgressCallback = Callable[[float], None]
 STAGING_TABLE = "_staging"
 UNIT_ROWS = 2_000_000
 """Rows staged, typed, checked and merged at a time."""
+
+DECISION_ROWS = 20_000
+"""The first unit holds at least this many rows: parsing decisions (date formats, decimal
+commas, income unit) are taken from the first rows of the file, whatever the unit size."""
 
 _SAMPLE_BYTES = 1 << 20
 _BLOCK_BYTES = 8 << 20
@@ -419,27 +424,26 @@ def _csv_units(
                 "_source_file VARCHAR, _source_row BIGINT)")
     total_bytes = sum(f.stat().st_size for f in source.files) or 1
     done_bytes = 0
-    unit_rows_staged = 0
-    unit_rejects: list[ParseReject] = []
+    staged = 0
+    threshold = max(unit_rows, DECISION_ROWS)
+    pending: list[ParseReject] = []  # rejects not yet handed out with a unit
     for path in source.files:
-        rejects: list[ParseReject] = []  # the whole file's, in line order
-        handed_out = 0  # rejects of this file already part of a yielded unit
+        positions: list[int] = []  # every reject's place among the file's data records
         parsed = 0
         stream, raw = _open_bytes(path)
         try:
-            for batch in _csv_batches(path, source, stream, rejects):
+            for batch in _csv_batches(path, source, stream, pending, positions):
                 n = batch.num_rows
-                lines = _line_numbers(parsed, n, rejects) + (source.header_line[path] - 1)
+                lines = _line_numbers(parsed, n, positions, source.header_line[path])
                 _insert_batch(con, batch, path, lines)
                 parsed += n
-                unit_rows_staged += n
+                staged += n
                 _report(progress, done_bytes + raw.tell(), total_bytes)
-                if unit_rows_staged >= unit_rows:
-                    unit_rejects.extend(rejects[handed_out:])
-                    handed_out = len(rejects)
-                    yield StagedUnit(unit_rows_staged, unit_rejects)
+                if staged >= threshold:
+                    yield StagedUnit(staged, list(pending))
                     con.execute(f"DELETE FROM {STAGING_TABLE}")
-                    unit_rows_staged, unit_rejects = 0, []
+                    pending.clear()  # in place: the reader's handler keeps appending here
+                    staged, threshold = 0, unit_rows
         except pa.ArrowInvalid as exc:
             first = str(exc).splitlines()[0]
             raise IngestError(f"{path}: cannot be read as CSV ({first})") from exc
@@ -447,23 +451,27 @@ def _csv_units(
             raise IngestError(f"{path}: cannot be read ({exc})") from exc
         finally:
             stream.close()
-        unit_rejects.extend(rejects[handed_out:])
         done_bytes += path.stat().st_size
-    if unit_rows_staged or unit_rejects:
-        yield StagedUnit(unit_rows_staged, unit_rejects)
+    if staged or pending:
+        yield StagedUnit(staged, list(pending))
     _report(progress, total_bytes, total_bytes)
 
 
 def _csv_batches(
-    path: Path, source: Source, stream: pa.NativeFile, rejects: list[ParseReject]
+    path: Path, source: Source, stream: pa.NativeFile, rejects: list[ParseReject],
+    positions: list[int],
 ) -> Iterator[pa.RecordBatch]:
+    header_line = source.header_line[path]
+
     def keep_invalid(row: pacsv.InvalidRow) -> str:
         reason = (
             f"malformed line: {row.actual_columns} fields where the header has "
             f"{row.expected_columns}"
         )
-        rejects.append(ParseReject(str(path), int(row.number or -1), reason,
-                                   (row.text or "")[:_MAX_REJECT_TEXT]))
+        line = int(row.number or -1)
+        rejects.append(ParseReject(str(path), line, reason, (row.text or "")[:_MAX_REJECT_TEXT]))
+        if line > 0:
+            positions.append(line - header_line)
         return "skip"
 
     reader = pacsv.open_csv(
@@ -495,18 +503,22 @@ def _insert_batch(
     con.unregister("_arrow_batch")
 
 
-def _line_numbers(done: int, n: int, rejects: Sequence[ParseReject]) -> np.ndarray:
-    """File line numbers (header = line 1) of parsed records ``done + 1 .. done + n``.
+def _line_numbers(done: int, n: int, positions: Sequence[int], header_line: int) -> np.ndarray:
+    """File line numbers of parsed records ``done + 1 .. done + n``.
 
-    A record's line is its ordinal among data records plus one for the header, shifted
-    by the rejected lines that came before it.
+    ``positions`` holds the place (1 = first line after the header) of every malformed line
+    seen so far, in order; a record's line is the header's line plus its ordinal among data
+    records plus the malformed lines before it.
+
+    >>> _line_numbers(0, 3, [2], header_line=1).tolist()
+    [2, 4, 5]
     """
     ordinals = np.arange(done + 1, done + n + 1, dtype=np.int64)
-    if not rejects:
-        return ordinals + 1
-    positions = np.array(sorted(r.line - 1 for r in rejects if r.line > 0), dtype=np.int64)
-    shifted = positions - np.arange(len(positions), dtype=np.int64)
-    return ordinals + np.searchsorted(shifted, ordinals, side="right") + 1
+    if not positions:
+        return ordinals + header_line
+    placed = np.asarray(positions, dtype=np.int64)
+    shifted = placed - np.arange(len(placed), dtype=np.int64)
+    return ordinals + np.searchsorted(shifted, ordinals, side="right") + header_line
 
 
 def _report(progress: ProgressCallback | None, done: int, total: int) -> None:
@@ -516,19 +528,27 @@ def _report(progress: ProgressCallback | None, done: int, total: int) -> None:
 
 # -- Parquet ---------------------------------------------------------------------------------
 def _parquet_columns(files: Sequence[Path], label: str) -> list[str]:
-    columns: list[str] | None = None
+    schema: pa.Schema | None = None
     for path in files:
         try:
-            names = pq.ParquetFile(path).schema_arrow.names
+            part = pq.ParquetFile(path).schema_arrow
         except (pa.ArrowInvalid, OSError) as exc:
             raise IngestError(f"{path}: cannot be read as Parquet ({exc})") from exc
-        if columns is None:
-            columns = list(names)
-        elif list(names) != columns:
+        if schema is None:
+            schema = part
+        elif part.names != schema.names:
             raise IngestError(
-                f"{path}: its columns differ from the first part's ({', '.join(columns)})"
+                f"{path}: its columns differ from the first part's ({', '.join(schema.names)})"
             )
-    return columns or []
+        else:
+            for a, b in zip(schema, part, strict=True):
+                if a.type != b.type and not pa.types.is_null(a.type) and not (
+                        pa.types.is_null(b.type)):
+                    raise IngestError(
+                        f"{path}: column {a.name!r} is {b.type} here but {a.type} in the "
+                        "first part; write every part with the same types"
+                    )
+    return list(schema.names) if schema is not None else []
 
 
 def _parquet_units(
@@ -538,10 +558,11 @@ def _parquet_units(
     total = sum(pq.ParquetFile(f).metadata.num_rows for f in source.files) or 1
     done = 0
     staged = 0
+    threshold = max(unit_rows, DECISION_ROWS)
     created = False
     for path in source.files:
         ordinal = 0
-        for batch in pq.ParquetFile(path).iter_batches(batch_size=_PARQUET_BATCH_ROWS):
+        for batch in _parquet_batches(path):
             n = batch.num_rows
             rows = np.arange(ordinal + 1, ordinal + n + 1, dtype=np.int64)
             if not created:
@@ -556,16 +577,23 @@ def _parquet_units(
             staged += n
             done += n
             _report(progress, done, total)
-            if staged >= unit_rows:
+            if staged >= threshold:
                 yield StagedUnit(staged, [])
                 con.execute(f"DELETE FROM {STAGING_TABLE}")
-                staged = 0
-    if staged or not created:
-        if not created:
-            cols = ", ".join(f"{quote_identifier(c)} VARCHAR" for c in source.columns)
-            con.execute(f"CREATE TEMP TABLE {STAGING_TABLE} ({cols}, _source_file VARCHAR, "
-                        "_source_row BIGINT)")
+                staged, threshold = 0, unit_rows
+    if not created:
+        cols = ", ".join(f"{quote_identifier(c)} VARCHAR" for c in source.columns)
+        con.execute(f"CREATE TEMP TABLE {STAGING_TABLE} ({cols}, _source_file VARCHAR, "
+                    "_source_row BIGINT)")
+    if staged:
         yield StagedUnit(staged, [])
+
+
+def _parquet_batches(path: Path) -> Iterator[pa.RecordBatch]:
+    try:
+        yield from pq.ParquetFile(path).iter_batches(batch_size=_PARQUET_BATCH_ROWS)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise IngestError(f"{path}: cannot be read as Parquet ({exc})") from exc
 
 
 # -- Excel -----------------------------------------------------------------------------------
