@@ -163,6 +163,7 @@ class RunRecord:
     status: str
     parameters: dict[str, Any]
     metrics: dict[str, Any]
+    model_path: str | None = None
 
 
 class Workspace:
@@ -347,13 +348,13 @@ class Workspace:
     def latest_run(self, kind: str) -> RunRecord | None:
         """The newest successful run of ``kind``, or None."""
         row = self.connection.execute(
-            "SELECT run_id, kind, status, parameters, metrics FROM runs "
+            "SELECT run_id, kind, status, parameters, metrics, model_path FROM runs "
             "WHERE kind = ? AND status = 'ok' ORDER BY started_at DESC LIMIT 1",
             [kind],
         ).fetchone()
         if row is None:
             return None
-        return RunRecord(row[0], row[1], row[2], json.loads(row[3]), json.loads(row[4]))
+        return RunRecord(row[0], row[1], row[2], json.loads(row[3]), json.loads(row[4]), row[5])
 
 
 def _now() -> datetime:

@@ -21,7 +21,7 @@ from mallseg.cli.segment_commands import print_segments
 from mallseg.cli.state import open_workspace
 from mallseg.data.errors import IngestError
 from mallseg.data.ingest import find_table_sources, ingest_file
-from mallseg.segment.run import SegmentationRun, run_segmentation
+from mallseg.segment.run import SegmentationRun, export_assignments, run_segmentation
 from mallseg.sql_text import quote_literal
 
 __all__ = ["register"]
@@ -69,11 +69,7 @@ def demo(
         print_segments(run)
         _compare_with_truth(run, mall / "truth" / "customer_personas")
         export = ws.exports_folder / f"segments-{run.run_id}.csv"
-        ws.connection.execute(
-            f"COPY (SELECT customer_id, segment_id, segment_name, round(confidence, 4) AS "
-            f"confidence FROM segment_assignments WHERE run_id = ? ORDER BY customer_id) "
-            f"TO {quote_literal(export)} (HEADER)", [run.run_id],
-        )
+        export_assignments(ws, run.run_id, export)
         console.print(
             f"\n[bold]Outputs[/]\n  workspace database  {ws.folder / 'mallseg.duckdb'}\n"
             f"  segment assignments {export}\n  model file          {run.model_path}\n"

@@ -19,7 +19,13 @@ from mallseg.data.mapping import parse_mapping_options
 from mallseg.features.build import build_customer_features
 from mallseg.segment.explain import explain_customer
 from mallseg.segment.model_files import ModelFileError
-from mallseg.segment.run import SegmentationRun, latest_model, run_segmentation
+from mallseg.segment.run import (
+    SegmentationRun,
+    export_assignments,
+    latest_model,
+    latest_segment_run_id,
+    run_segmentation,
+)
 from mallseg.segment.segmenter import Segmenter
 from mallseg.workspace import Workspace
 
@@ -172,26 +178,13 @@ def export(
     if what != "segments":
         raise fail(f"cannot export {what!r}: expected 'segments'")
     with open_workspace(ctx) as ws:
-        con = ws.connection
-        if run_id is None:
-            row = con.execute("SELECT run_id FROM runs WHERE kind = 'segment' AND status = 'ok' "
-                              "ORDER BY started_at DESC LIMIT 1").fetchone()
-            if row is None:
-                raise fail(f"workspace {ws.folder} has no segmentation yet: run `mallseg segment`")
-            run_id = str(row[0])
-        target = out or ws.exports_folder / f"segments-{run_id}.csv"
-        count = con.execute("SELECT count(*) FROM segment_assignments WHERE run_id = ?",
-                            [run_id]).fetchone()
-        if not count or not count[0]:
-            raise fail(f"run {run_id!r} has no assignments in workspace {ws.folder}")
-        frame = con.execute(
-            "SELECT customer_id, segment_id, segment_name, round(confidence, 4) AS confidence "
-            "FROM segment_assignments WHERE run_id = ? ORDER BY customer_id", [run_id]
-        ).df()
-        _write_frame(frame, target)
-        ws.audit("export_segments", str(target), {"run_id": run_id, "rows": len(frame)})
-    console.print(f"wrote {len(frame):,} assignments of run {run_id} to {target}",
-                  highlight=False)
+        try:
+            run_id = run_id or latest_segment_run_id(ws)
+            target = out or ws.exports_folder / f"segments-{run_id}.csv"
+            rows = export_assignments(ws, run_id, target)
+        except LookupError as exc:
+            raise fail(str(exc).strip("'\"")) from exc
+    console.print(f"wrote {rows:,} assignments of run {run_id} to {target}", highlight=False)
 
 
 def _latest_model_or_fail(ws: Workspace) -> tuple[Segmenter, dict[int, str], str]:

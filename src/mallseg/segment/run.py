@@ -43,9 +43,16 @@ from mallseg.segment.naming import SegmentName, name_segments
 from mallseg.segment.personas import SegmentProfiles, profile_segments
 from mallseg.segment.segmenter import Segmenter
 from mallseg.segment.selection import SelectionResult, select_segmentation
+from mallseg.sql_text import quote_literal
 from mallseg.workspace import Workspace
 
-__all__ = ["SegmentationRun", "latest_model", "run_segmentation"]
+__all__ = [
+    "SegmentationRun",
+    "export_assignments",
+    "latest_model",
+    "latest_segment_run_id",
+    "run_segmentation",
+]
 
 log = logging.getLogger(__name__)
 
@@ -253,13 +260,53 @@ def latest_model(workspace: Workspace) -> tuple[Segmenter, dict[str, Any], str]:
     LookupError
         When the workspace has no segmentation run yet.
     """
-    row = workspace.connection.execute(
-        "SELECT run_id, model_path FROM runs WHERE kind = 'segment' AND status = 'ok' "
-        "ORDER BY started_at DESC LIMIT 1"
-    ).fetchone()
-    if row is None:
-        raise LookupError(
-            f"workspace {workspace.folder} has no segmentation yet: run `mallseg segment`"
-        )
-    segmenter, metadata = load_segmenter(row[1])
-    return segmenter, metadata, str(row[0])
+    record = workspace.latest_run("segment")
+    if record is None or record.model_path is None:
+        raise LookupError(_NO_SEGMENTATION.format(folder=workspace.folder))
+    segmenter, metadata = load_segmenter(record.model_path)
+    return segmenter, metadata, record.run_id
+
+
+def latest_segment_run_id(workspace: Workspace) -> str:
+    """Id of the newest successful segmentation run.
+
+    Raises
+    ------
+    LookupError
+        When the workspace has no segmentation run yet.
+    """
+    record = workspace.latest_run("segment")
+    if record is None:
+        raise LookupError(_NO_SEGMENTATION.format(folder=workspace.folder))
+    return record.run_id
+
+
+def export_assignments(workspace: Workspace, run_id: str, path: Path) -> int:
+    """Write a run's assignments to CSV or Parquet (by the file's suffix); return the rows.
+
+    Each row: customer id, segment id and name, confidence.
+
+    Raises
+    ------
+    LookupError
+        When the run has no assignments in this workspace.
+    """
+    con = workspace.connection
+    count = con.execute("SELECT count(*) FROM segment_assignments WHERE run_id = ?",
+                        [run_id]).fetchone()
+    rows = int(count[0]) if count else 0
+    if rows == 0:
+        raise LookupError(f"run {run_id!r} has no assignments in workspace {workspace.folder}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    file_format = "PARQUET" if path.suffix.lower() in (".parquet", ".pq") else "CSV, HEADER"
+    con.execute(
+        "COPY (SELECT customer_id, segment_id, segment_name, round(confidence, 4) AS "
+        "confidence FROM segment_assignments WHERE run_id = ? ORDER BY customer_id) "
+        f"TO {quote_literal(path)} (FORMAT {file_format})",
+        [run_id],
+    )
+    workspace.audit("export_segments", str(path), {"run_id": run_id, "rows": rows})
+    return rows
+
+
+_NO_SEGMENTATION = "workspace {folder} has no segmentation yet: run `mallseg segment`"
