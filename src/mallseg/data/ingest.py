@@ -65,7 +65,7 @@ from mallseg.data.readers import (
     open_source,
     stage_units,
 )
-from mallseg.data.schema import CANONICAL_TABLES, Column, Table
+from mallseg.data.schema import CANONICAL_TABLES, TABLE_LOAD_ORDER, Column, Table
 from mallseg.sql_text import quote_identifier
 from mallseg.workspace import Workspace
 
@@ -372,8 +372,6 @@ def find_table_sources(folder: str | Path) -> dict[str, Path]:
     >>> sorted(find_table_sources(folder))
     ['stores', 'visits']
     """
-    from mallseg.data.schema import TABLE_LOAD_ORDER
-
     base = Path(folder)
     if not base.is_dir():
         raise IngestError(f"{base}: not a folder; expected one with a file or folder per table")

@@ -33,8 +33,6 @@ import glob
 import gzip
 import hashlib
 import io
-import threading
-import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -62,7 +60,6 @@ __all__ = [
     "normalise_encoding",
     "open_source",
     "resolve_inputs",
-    "run_with_progress",
     "stage_units",
 ]
 
@@ -637,34 +634,3 @@ def _excel_unit(con: duckdb.DuckDBPyConnection, source: Source) -> StagedUnit:
     con.execute(f"CREATE TEMP TABLE {STAGING_TABLE} AS SELECT * FROM _excel_frame")
     con.unregister("_excel_frame")
     return StagedUnit(len(data), [])
-
-
-# -- running SQL -----------------------------------------------------------------------------
-def run_with_progress(
-    con: duckdb.DuckDBPyConnection, sql: str, progress: ProgressCallback | None
-) -> None:
-    """Execute ``sql``, reporting DuckDB's own progress estimate while it runs."""
-    if progress is None:
-        con.execute(sql)
-        return
-    con.execute("SET enable_progress_bar = true")
-    con.execute("SET enable_progress_bar_print = false")
-    failure: list[BaseException] = []
-
-    def work() -> None:
-        try:
-            con.execute(sql)
-        except BaseException as exc:  # re-raised in the caller's thread
-            failure.append(exc)
-
-    thread = threading.Thread(target=work, daemon=True)
-    thread.start()
-    while thread.is_alive():
-        value = con.query_progress()
-        if value >= 0:
-            progress(min(1.0, value / 100.0))
-        time.sleep(0.1)
-    thread.join()
-    if failure:
-        raise failure[0]
-    progress(1.0)

@@ -54,6 +54,7 @@ from mallseg.features.blocks.visits import visit_block
 from mallseg.features.catalog import FEATURES
 from mallseg.features.reference_time import as_naive_timestamp, latest_event_time
 from mallseg.features.sources import inspect_sources
+from mallseg.sql_text import quote_identifier
 
 __all__ = [
     "DEFAULT_FEATURE_TABLE",
@@ -161,7 +162,7 @@ def build_customer_features(
         if table_name is None:
             frame = fetch_frame(connection, f"{select} ORDER BY customer_id")
         else:
-            target = _quote(table_name)
+            target = quote_identifier(table_name)
             connection.execute(
                 f"CREATE OR REPLACE TABLE {target} AS {select} ORDER BY customer_id"
             )
@@ -272,7 +273,3 @@ def fetch_frame(connection: duckdb.DuckDBPyConnection, sql: str) -> pd.DataFrame
     [dtype('int32'), dtype('float64')]
     """
     return connection.sql(sql).to_arrow_table().to_pandas()
-
-
-def _quote(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
