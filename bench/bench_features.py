@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import platform
-import re
 import statistics
 import tempfile
 import time
@@ -29,6 +28,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from bench_record import replace_section
 from mallseg.features.build import build_customer_features
 from mallseg.features.category_names import normalise_category
 from mallseg.workspace import Workspace
@@ -170,7 +170,7 @@ def run(n_tx: int, repeats: int, folder: Path) -> dict[str, float]:
                 "features": duck.shape[1] - 1}  # type: ignore[union-attr]
 
 
-def write_section(markdown: Path, rows: list[dict[str, float]], command: str,
+def write_section(rows: list[dict[str, float]], command: str,
                   repeats: int) -> None:
     table = ["| transactions | customers | build_customer_features (DuckDB) | pandas groupby "
              "(Parquet) | pandas / DuckDB |", "|---|---|---|---|---|"]
@@ -180,7 +180,6 @@ def write_section(markdown: Path, rows: list[dict[str, float]], command: str,
             f"| {r['pandas_s']:.2f} s | {r['pandas_s'] / r['duckdb_s']:.1f}× |"
         )
     body = "\n".join([
-        f"<!-- {SECTION}:start -->",
         "## Per-customer features (`bench/bench_features.py`)",
         "",
         f"`{command}`",
@@ -195,12 +194,8 @@ def write_section(markdown: Path, rows: list[dict[str, float]], command: str,
         "between runs, compare the ratio.",
         "",
         *table,
-        f"<!-- {SECTION}:end -->",
     ])
-    text = markdown.read_text() if markdown.exists() else "# Benchmarks\n"
-    pattern = re.compile(rf"<!-- {SECTION}:start -->.*?<!-- {SECTION}:end -->", re.S)
-    text = pattern.sub(body, text) if pattern.search(text) else text.rstrip() + "\n\n" + body
-    markdown.write_text(text.rstrip() + "\n")
+    replace_section(SECTION, body)
 
 
 def main() -> None:
@@ -224,7 +219,7 @@ def main() -> None:
         command = "python bench/bench_features.py --transactions " + " ".join(
             str(n) for n in args.transactions
         ) + f" --repeats {args.repeats} --write"
-        write_section(Path(__file__).with_name("BENCHMARKS.md"), rows, command, args.repeats)
+        write_section(rows, command, args.repeats)
 
 
 if __name__ == "__main__":

@@ -29,14 +29,21 @@ def machine_line() -> str:
             f"{np.__version__} ({blas}), {date.today().isoformat()}")
 
 
+def replace_section(key: str, body: str) -> None:
+    """Put ``body`` between the ``key`` markers of BENCHMARKS.md (appended when absent)."""
+    start, end = f"<!-- {key}:start -->", f"<!-- {key}:end -->"
+    text = BENCHMARKS.read_text() if BENCHMARKS.exists() else HEADER
+    section = f"{start}\n{body.strip()}\n{end}"
+    pattern = re.compile(re.escape(start) + ".*?" + re.escape(end), re.S)
+    if pattern.search(text):
+        text = pattern.sub(lambda _m: section, text)
+    else:
+        text = text.rstrip("\n") + "\n\n" + section
+    BENCHMARKS.write_text(text.rstrip("\n") + "\n")
+
+
 def record_section(title: str, command: str, lines: list[str]) -> None:
     """Replace (or append) the section ``## title`` with the command and result lines."""
-    text = BENCHMARKS.read_text() if BENCHMARKS.exists() else HEADER
-    body = (f"## {title}\n\n`{command}`\n\n{machine_line()}\n\n```\n"
-            + "\n".join(lines) + "\n```\n")
-    pattern = re.compile(rf"^## {re.escape(title)}\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(text):
-        text = pattern.sub(lambda _m: body + "\n", text)
-    else:
-        text = text.rstrip("\n") + "\n\n" + body
-    BENCHMARKS.write_text(text)
+    key = re.sub(r"[^a-z0-9]+", "_", title.lower()).strip("_")
+    replace_section(key, f"## {title}\n\n`{command}`\n\n{machine_line()}\n\n```\n"
+                    + "\n".join(lines) + "\n```")

@@ -17,11 +17,9 @@ from __future__ import annotations
 
 import argparse
 import platform
-import re
 import statistics
 import time
 from datetime import datetime
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -31,6 +29,7 @@ from sklearn.metrics import adjusted_rand_score, silhouette_score
 from sklearn.mixture import GaussianMixture
 from threadpoolctl import threadpool_info
 
+from bench_record import replace_section
 from mallseg.segment.selection import select_segmentation
 
 SECTION = "bench-selection"
@@ -94,13 +93,12 @@ def run_naive(frame: pd.DataFrame, n_rows: int, n_total: int) -> dict[str, float
             "silhouette_s": silhouettes, "total_s": fits + silhouettes}
 
 
-def write_section(markdown: Path, row: dict[str, float], command: str, repeats: int) -> None:
+def write_section(row: dict[str, float], command: str, repeats: int) -> None:
     blas = ", ".join(
         f"{i['internal_api']} {i.get('architecture', '')} x{i['num_threads']}"
         for i in threadpool_info()
     )
     body = "\n".join([
-        f"<!-- {SECTION}:start -->",
         "## Model selection (`bench/bench_selection.py`)",
         "",
         f"`{command}`",
@@ -123,12 +121,8 @@ def write_section(markdown: Path, row: dict[str, float], command: str, repeats: 
         f"| {int(row['customers']):,} | {row['mallseg_s']:.1f} s | {row['naive_s'] / 3600:,.1f} h "
         f"| {row['naive_fits_s'] / 3600:,.1f} h | {row['naive_s'] / row['mallseg_s']:,.0f}x | "
         f"{int(row['k'])} | {row['ari']:.3f} |",
-        f"<!-- {SECTION}:end -->",
     ])
-    text = markdown.read_text() if markdown.exists() else "# Benchmarks\n"
-    pattern = re.compile(rf"<!-- {SECTION}:start -->.*?<!-- {SECTION}:end -->", re.S)
-    text = pattern.sub(body, text) if pattern.search(text) else text.rstrip() + "\n\n" + body
-    markdown.write_text(text.rstrip() + "\n")
+    replace_section(SECTION, body)
 
 
 def main() -> None:
@@ -166,7 +160,7 @@ def main() -> None:
                "stability": sizes["stability"], "baseline_rows": args.baseline_rows}
         command = (f"python bench/bench_selection.py --customers {args.customers} "
                    f"--baseline-rows {args.baseline_rows} --repeats {args.repeats} --write")
-        write_section(Path(__file__).with_name("BENCHMARKS.md"), row, command, args.repeats)
+        write_section(row, command, args.repeats)
 
 
 if __name__ == "__main__":

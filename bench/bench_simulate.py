@@ -16,7 +16,6 @@ import json
 import math
 import os
 import platform
-import re
 import resource
 import shutil
 import subprocess
@@ -30,11 +29,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from bench_record import replace_section
 from mallseg.data.simulate import INPUT_TABLES, simulate_mall
 from mallseg.data.simulate.writer import canonical_arrow_schema
 
-MARK_START = "<!-- bench_simulate:start -->"
-MARK_END = "<!-- bench_simulate:end -->"
+SECTION = "bench_simulate"
 FLOOR_BLOCK_ROWS = 1_000_000
 
 
@@ -121,12 +120,9 @@ def describe(r: dict[str, object]) -> str:
 
 
 def write_section(results: list[dict[str, object]], command: str, chunk: int) -> None:
-    path = Path(__file__).with_name("BENCHMARKS.md")
-    text = path.read_text() if path.exists() else "# Benchmarks\n"
     import pyarrow
 
     lines = [
-        MARK_START,
         "## Synthetic mall (`bench/bench_simulate.py`)",
         "",
         f"`{command}`",
@@ -146,15 +142,8 @@ def write_section(results: list[dict[str, object]], command: str, chunk: int) ->
         "| on disk | I/O floor | simulate / floor |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
         *[describe(r) for r in results],
-        MARK_END,
     ]
-    section = "\n".join(lines)
-    pattern = re.compile(re.escape(MARK_START) + ".*?" + re.escape(MARK_END), re.S)
-    if pattern.search(text):
-        text = pattern.sub(lambda _m: section, text)
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    path.write_text(text)
+    replace_section(SECTION, "\n".join(lines))
 
 
 def main() -> None:
