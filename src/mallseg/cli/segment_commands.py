@@ -16,7 +16,7 @@ from mallseg.cli.state import open_workspace
 from mallseg.data.errors import IngestError
 from mallseg.data.ingest import ingest_file
 from mallseg.data.mapping import parse_mapping_options
-from mallseg.features.build import build_customer_features
+from mallseg.features.build import build_customer_features, stored_customer_features
 from mallseg.segment.explain import explain_customer
 from mallseg.segment.model_files import ModelFileError
 from mallseg.segment.run import (
@@ -59,8 +59,8 @@ def segment(
     if lens is not None and "," in lens:
         chosen_lens = [part.strip() for part in lens.split(",") if part.strip()]
     algorithms = ("kmeans", "gmm") if algorithm == "auto" else (algorithm,)
-    if k != "auto" and not k.isdigit():
-        raise fail(f"--k {k!r}: expected a whole number of segments or 'auto'")
+    if k != "auto" and not (k.isdigit() and int(k) >= 2):
+        raise fail(f"--k {k!r}: expected a whole number of segments (2 or more) or 'auto'")
     with open_workspace(ctx) as ws:
         if ws.table_count("customers") == 0:
             raise fail(f"workspace {ws.folder} has no customers: run `mallseg ingest` first")
@@ -148,8 +148,7 @@ def explain(
     """Explain one customer's segment: confidence and the features that place them there."""
     with open_workspace(ctx) as ws:
         segmenter, names, run_id = _latest_model_or_fail(ws)
-        frame = build_customer_features(ws.connection, table_name=None)
-    row = frame[frame["customer_id"].astype(str) == customer_id]
+        row = stored_customer_features(ws.connection, customer_id)
     if row.empty:
         raise fail(f"customer {customer_id!r} is not in workspace {ws.folder}")
     result = explain_customer(segmenter, row)

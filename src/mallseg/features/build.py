@@ -61,6 +61,7 @@ __all__ = [
     "OTHER_CATEGORY",
     "build_customer_features",
     "fetch_frame",
+    "stored_customer_features",
 ]
 
 logger = logging.getLogger(__name__)
@@ -273,3 +274,34 @@ def fetch_frame(connection: duckdb.DuckDBPyConnection, sql: str) -> pd.DataFrame
     [dtype('int32'), dtype('float64')]
     """
     return connection.sql(sql).to_arrow_table().to_pandas()
+
+
+def stored_customer_features(
+    connection: duckdb.DuckDBPyConnection,
+    customer_id: str | None = None,
+    *,
+    table_name: str = DEFAULT_FEATURE_TABLE,
+) -> pd.DataFrame:
+    """The features as last materialised (by a segmentation run), one customer's or all.
+
+    Reading the stored table keeps a look-up cheap on millions of customers and consistent
+    with the model fitted on it; the features are built first when none are stored yet.
+
+    Examples
+    --------
+    >>> import duckdb
+    >>> con = duckdb.connect()
+    >>> _ = con.execute("CREATE TABLE customers (customer_id VARCHAR, age INTEGER)")
+    >>> _ = con.execute("INSERT INTO customers VALUES ('c1', 31), ('c2', 45)")
+    >>> stored_customer_features(con, "c2")[["customer_id", "age"]].values.tolist()
+    [['c2', 45]]
+    """
+    stored = connection.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [table_name]
+    ).fetchone()
+    if not stored or not stored[0]:
+        build_customer_features(connection, table_name=table_name)
+    target = quote_identifier(table_name)
+    if customer_id is None:
+        return fetch_frame(connection, f"SELECT * FROM {target} ORDER BY customer_id")
+    return connection.execute(f"SELECT * FROM {target} WHERE customer_id = ?", [customer_id]).df()

@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 
 from mallseg.features.build import build_customer_features
+from mallseg.features.catalog import describe_feature
 from mallseg.features.lenses import default_lens, resolve_lens
 from mallseg.segment.model_files import load_segmenter, save_segmenter
 from mallseg.segment.naming import SegmentName, name_segments
@@ -204,8 +205,6 @@ def run_segmentation(
 
 def _profile_columns(frame: pd.DataFrame, features: Sequence[str]) -> list[str]:
     """Features to profile: the lens's, then every other documented one the data has."""
-    from mallseg.features.catalog import describe_feature
-
     extra = []
     for column in frame.columns:
         if column == "customer_id" or column in features:
