@@ -271,10 +271,6 @@ class Workspace:
         row = self.connection.execute(f'SELECT count(*) FROM "{table}"').fetchone()
         return int(row[0]) if row else 0
 
-    def present_tables(self) -> list[str]:
-        """Canonical tables that hold at least one row."""
-        return [name for name in CANONICAL_TABLES if self.table_count(name) > 0]
-
     @property
     def models_folder(self) -> Path:
         """Folder where fitted models are saved."""

@@ -37,7 +37,7 @@ import logging
 import uuid
 from collections import Counter
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
@@ -112,7 +112,7 @@ class IngestReport:
 
     def to_dict(self) -> dict[str, object]:
         """Plain-JSON form (for the API and ``--json`` output)."""
-        return {k: v for k, v in self.__dict__.items()}
+        return asdict(self)
 
 
 def ingest_file(

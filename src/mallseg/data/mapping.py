@@ -65,12 +65,6 @@ class ColumnMapping:
     """Source columns that map to nothing (kept out of the workspace)."""
     dropped_pii: list[str] = field(default_factory=list)
     """Source columns recognised as personal data: never stored."""
-    explicit: dict[str, str] = field(default_factory=dict)
-    """The part of the mapping the user gave (canonical -> source)."""
-
-    def describe(self) -> str:
-        """One line per mapped column, ``source -> canonical``."""
-        return ", ".join(f"{s} -> {c}" for c, s in self.canonical_to_source.items())
 
 
 def parse_mapping_options(options: Sequence[str]) -> dict[str, str]:
@@ -206,7 +200,6 @@ def map_columns(
         canonical_to_source=ordered,
         ignored=ignored,
         dropped_pii=dropped_pii,
-        explicit={c: s for s, c in explicit.items()},
     )
 
 
