@@ -20,10 +20,10 @@ from pathlib import Path
 import duckdb
 
 from bench_record import record_section
+from mallseg.core.sql_text import quote_literal
 from mallseg.data.ingest import find_table_sources, ingest_file
-from mallseg.data.simulate import simulate_mall
+from mallseg.datasets.simulate import simulate_mall
 from mallseg.segment.run import run_segmentation
-from mallseg.sql_text import quote_literal
 from mallseg.workspace import Workspace
 
 

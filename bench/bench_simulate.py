@@ -30,8 +30,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from bench_record import replace_section
-from mallseg.data.simulate import INPUT_TABLES, simulate_mall
-from mallseg.data.simulate.writer import canonical_arrow_schema
+from mallseg.datasets.simulate import INPUT_TABLES, simulate_mall
+from mallseg.datasets.simulate.writer import canonical_arrow_schema
 
 SECTION = "bench_simulate"
 FLOOR_BLOCK_ROWS = 1_000_000

@@ -8,7 +8,7 @@ import duckdb
 import pytest
 
 from mallseg import workspace as workspace_module
-from mallseg.data.schema import CANONICAL_TABLES
+from mallseg.core.schema import CANONICAL_TABLES
 from mallseg.workspace import (
     SCHEMA_VERSION,
     Workspace,

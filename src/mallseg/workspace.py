@@ -29,7 +29,7 @@ from typing import Any
 import duckdb
 
 from mallseg import __version__
-from mallseg.data.schema import CANONICAL_TABLES, Table
+from mallseg.core.schema import CANONICAL_TABLES, Table
 
 __all__ = [
     "DEFAULT_WORKSPACE",

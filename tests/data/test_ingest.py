@@ -11,7 +11,7 @@ import pytest
 
 from mallseg.data.errors import IngestError
 from mallseg.data.ingest import IngestReport, ingest_file
-from mallseg.data.samples import classic_sample_path
+from mallseg.datasets.samples import classic_sample_path
 from mallseg.workspace import Workspace
 
 

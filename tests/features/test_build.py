@@ -196,7 +196,7 @@ def test_customers_only_gives_demographics(workspace: Workspace, insert_rows: An
 
 
 def test_classic_sample_gives_its_four_features(workspace: Workspace) -> None:
-    sample = resources.files("mallseg.data.samples") / "mall_customers.csv"
+    sample = resources.files("mallseg.datasets.samples") / "mall_customers.csv"
     con = workspace.connection
     con.execute(
         "INSERT INTO customers (customer_id, gender, age, annual_income, spending_score) "

@@ -14,8 +14,8 @@ from sklearn.cluster import KMeans
 from sklearn.metrics import adjusted_rand_score
 
 from mallseg.data.ingest import find_table_sources, ingest_file
-from mallseg.data.samples import classic_sample_path
-from mallseg.data.simulate import simulate_mall
+from mallseg.datasets.samples import classic_sample_path
+from mallseg.datasets.simulate import simulate_mall
 from mallseg.segment.run import run_segmentation
 from mallseg.workspace import Workspace
 

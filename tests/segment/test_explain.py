@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mallseg.data.samples import load_classic_customers
+from mallseg.datasets.samples import load_classic_customers
 from mallseg.segment.explain import CustomerExplanation, explain_customer
 from mallseg.segment.segmenter import Segmenter
 

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 from sklearn.cluster import KMeans
 
-from mallseg.data.samples import load_classic_customers
+from mallseg.datasets.samples import load_classic_customers
 from mallseg.segment.naming import NamingRules, Phrase, name_segments
 from mallseg.segment.personas import profile_segments
 

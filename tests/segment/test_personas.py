@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from sklearn.cluster import KMeans
 
-from mallseg.data.samples import load_classic_customers
+from mallseg.datasets.samples import load_classic_customers
 from mallseg.segment.personas import profile_segments
 
 

@@ -16,7 +16,7 @@ from sklearn.metrics import adjusted_rand_score
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
 
-from mallseg.data.samples import load_classic_customers
+from mallseg.datasets.samples import load_classic_customers
 from mallseg.segment.algorithms import ALGORITHMS
 from mallseg.segment.model_files import load_segmenter, save_segmenter
 from mallseg.segment.segmenter import Segmenter

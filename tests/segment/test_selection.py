@@ -9,7 +9,7 @@ from sklearn.cluster import KMeans
 from sklearn.datasets import make_blobs
 from sklearn.metrics import adjusted_rand_score, silhouette_samples, silhouette_score
 
-from mallseg.data.samples import load_classic_customers
+from mallseg.datasets.samples import load_classic_customers
 from mallseg.segment.selection import (
     SelectionResult,
     auto_k_values,

@@ -11,6 +11,8 @@ from rich.table import Table as RichTable
 
 from mallseg.cli.console import console, escape, fail, stage_progress
 from mallseg.cli.state import open_workspace
+from mallseg.core.schema import CANONICAL_TABLES
+from mallseg.core.sql_text import quote_literal
 from mallseg.data.errors import IngestError
 from mallseg.data.ingest import (
     IngestReport,
@@ -20,9 +22,7 @@ from mallseg.data.ingest import (
     prepare_ingest,
 )
 from mallseg.data.mapping import parse_mapping_options
-from mallseg.data.samples import SAMPLES, sample_path
-from mallseg.data.schema import CANONICAL_TABLES
-from mallseg.sql_text import quote_literal
+from mallseg.datasets.samples import SAMPLES, sample_path
 from mallseg.workspace import Workspace
 
 __all__ = ["print_ingest_report", "register"]
@@ -169,7 +169,7 @@ def simulate(
     file_format: Annotated[str, typer.Option("--format", help="parquet or csv.")] = "parquet",
 ) -> None:
     """Write a synthetic mall (six canonical tables) with known ground truth."""
-    from mallseg.data.simulate import parse_drift, simulate_mall
+    from mallseg.datasets.simulate import parse_drift, simulate_mall
 
     try:
         drift_spec = parse_drift(drift)

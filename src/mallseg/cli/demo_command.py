@@ -19,10 +19,10 @@ from mallseg.cli.console import console, fail, stage_progress
 from mallseg.cli.data_commands import print_ingest_report
 from mallseg.cli.segment_commands import print_segments
 from mallseg.cli.state import open_workspace
+from mallseg.core.sql_text import quote_literal
 from mallseg.data.errors import IngestError
 from mallseg.data.ingest import find_table_sources, ingest_file
 from mallseg.segment.run import SegmentationRun, export_assignments, run_segmentation
-from mallseg.sql_text import quote_literal
 
 __all__ = ["register"]
 
@@ -44,7 +44,7 @@ def demo(
     started = time.perf_counter()
     with open_workspace(ctx) as ws:
         mall = ws.folder / "demo-mall"
-        from mallseg.data.simulate import simulate_mall
+        from mallseg.datasets.simulate import simulate_mall
 
         with stage_progress("demo") as update:
             summary = simulate_mall(

@@ -16,7 +16,7 @@ Examples
 --------
 >>> import tempfile, pathlib
 >>> from mallseg.workspace import Workspace
->>> from mallseg.data.samples import classic_sample_path
+>>> from mallseg.datasets.samples import classic_sample_path
 >>> folder = pathlib.Path(tempfile.mkdtemp())
 >>> with Workspace.open(folder / "ws") as ws:
 ...     first = ingest_file(ws, "customers", classic_sample_path())
@@ -45,6 +45,8 @@ from typing import TypeVar
 import duckdb
 import pandas as pd
 
+from mallseg.core.schema import CANONICAL_TABLES, TABLE_LOAD_ORDER, Column, Table
+from mallseg.core.sql_text import quote_identifier
 from mallseg.data.errors import IngestError
 from mallseg.data.mapping import ColumnMapping, map_columns
 from mallseg.data.parsing import (
@@ -65,8 +67,6 @@ from mallseg.data.readers import (
     open_source,
     stage_units,
 )
-from mallseg.data.schema import CANONICAL_TABLES, TABLE_LOAD_ORDER, Column, Table
-from mallseg.sql_text import quote_identifier
 from mallseg.workspace import Workspace
 
 __all__ = [

@@ -6,7 +6,7 @@ explicit mapping (``--map source=canonical``) always wins over the automatic one
 
 Examples
 --------
->>> from mallseg.data.schema import CANONICAL_TABLES
+>>> from mallseg.core.schema import CANONICAL_TABLES
 >>> m = map_columns(
 ...     ["CustomerID", "Genre", "Age", "Annual Income (k$)", "Spending Score (1-100)"],
 ...     CANONICAL_TABLES["customers"],
@@ -26,8 +26,8 @@ import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from mallseg.core.schema import PII_COLUMN_NAMES, Table
 from mallseg.data.errors import IngestError
-from mallseg.data.schema import PII_COLUMN_NAMES, Table
 
 __all__ = [
     "AMBIGUOUS_NAMES",

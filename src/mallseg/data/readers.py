@@ -44,8 +44,8 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from mallseg.core.sql_text import quote_identifier
 from mallseg.data.errors import IngestError
-from mallseg.sql_text import quote_identifier
 
 __all__ = [
     "DECISION_ROWS",

@@ -45,7 +45,8 @@ from datetime import date, datetime
 import duckdb
 import pandas as pd
 
-from mallseg.data.schema import CANONICAL_TABLES
+from mallseg.core.schema import CANONICAL_TABLES
+from mallseg.core.sql_text import quote_identifier
 from mallseg.features.blocks.block import BuildContext, FeatureBlock, at_least_zero
 from mallseg.features.blocks.demographics import demographic_block
 from mallseg.features.blocks.engagement import engagement_block
@@ -54,7 +55,6 @@ from mallseg.features.blocks.visits import visit_block
 from mallseg.features.catalog import FEATURES
 from mallseg.features.reference_time import as_naive_timestamp, latest_event_time
 from mallseg.features.sources import inspect_sources
-from mallseg.sql_text import quote_identifier
 
 __all__ = [
     "DEFAULT_FEATURE_TABLE",

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 import duckdb
 
-from mallseg.data.schema import CANONICAL_TABLES
+from mallseg.core.schema import CANONICAL_TABLES
 
 __all__ = ["CanonicalSources", "inspect_sources"]
 

@@ -11,7 +11,7 @@ Examples
 >>> import tempfile, pathlib
 >>> from mallseg.workspace import Workspace
 >>> from mallseg.data.ingest import ingest_file
->>> from mallseg.data.samples import classic_sample_path
+>>> from mallseg.datasets.samples import classic_sample_path
 >>> folder = pathlib.Path(tempfile.mkdtemp())
 >>> with Workspace.open(folder / "ws") as ws:
 ...     _ = ingest_file(ws, "customers", classic_sample_path())
@@ -36,6 +36,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from mallseg.core.sql_text import quote_literal
 from mallseg.features.build import build_customer_features
 from mallseg.features.catalog import describe_feature
 from mallseg.features.lenses import default_lens, resolve_lens
@@ -44,7 +45,6 @@ from mallseg.segment.naming import SegmentName, name_segments
 from mallseg.segment.personas import SegmentProfiles, profile_segments
 from mallseg.segment.segmenter import Segmenter
 from mallseg.segment.selection import SelectionResult, select_segmentation
-from mallseg.sql_text import quote_literal
 from mallseg.workspace import Workspace
 
 __all__ = [

@@ -26,7 +26,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.utils.validation import check_is_fitted
 
-from mallseg.data.schema import PII_COLUMN_NAMES
+from mallseg.core.schema import PII_COLUMN_NAMES
 from mallseg.features.catalog import FEATURE_FAMILIES
 from mallseg.features.lenses import resolve_lens
 from mallseg.segment.algorithms import (

@@ -14,8 +14,8 @@ from sklearn.cluster import KMeans
 from sklearn.metrics import adjusted_rand_score, silhouette_score
 from sklearn.preprocessing import StandardScaler
 
-from mallseg.data.schema import CANONICAL_TABLES
-from mallseg.data.simulate import (
+from mallseg.core.schema import CANONICAL_TABLES
+from mallseg.datasets.simulate import (
     CATEGORIES,
     DEFAULT_PERSONAS,
     INPUT_TABLES,
@@ -25,14 +25,14 @@ from mallseg.data.simulate import (
     select_personas,
     simulate_mall,
 )
-from mallseg.data.simulate.calendar import (
+from mallseg.datasets.simulate.calendar import (
     black_friday,
     holiday_mask,
     mall_season,
     period_dates,
     persona_intensity,
 )
-from mallseg.data.simulate.writer import canonical_arrow_schema
+from mallseg.datasets.simulate.writer import canonical_arrow_schema
 
 DUCKDB_TYPES = {"VARCHAR": "VARCHAR", "INTEGER": "INTEGER", "DOUBLE": "DOUBLE",
                 "DATE": "DATE", "TIMESTAMP": "TIMESTAMP", "BOOLEAN": "BOOLEAN"}

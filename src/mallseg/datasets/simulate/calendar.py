@@ -25,7 +25,7 @@ from datetime import date, timedelta
 
 import numpy as np
 
-from mallseg.data.simulate.personas import Persona
+from mallseg.datasets.simulate.personas import Persona
 
 __all__ = [
     "MONTH_FACTORS",

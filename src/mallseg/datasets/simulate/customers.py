@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mallseg.data.simulate.world import DAYS_PER_MONTH, World
+from mallseg.datasets.simulate.world import DAYS_PER_MONTH, World
 
 __all__ = ["CustomerBlock", "draw_customers"]
 

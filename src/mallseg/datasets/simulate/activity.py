@@ -33,8 +33,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mallseg.data.simulate.customers import CustomerBlock
-from mallseg.data.simulate.world import DAYS_PER_MONTH, SECONDS_PER_DAY, World
+from mallseg.datasets.simulate.customers import CustomerBlock
+from mallseg.datasets.simulate.world import DAYS_PER_MONTH, SECONDS_PER_DAY, World
 
 __all__ = ["HOLDOUT_SHARE", "UPLIFT_STATS", "BlockActivity", "simulate_activity"]
 

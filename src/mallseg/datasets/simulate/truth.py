@@ -14,9 +14,9 @@ from datetime import date
 import numpy as np
 import pyarrow as pa
 
-from mallseg.data.simulate.activity import UPLIFT_STATS
-from mallseg.data.simulate.personas import TIME_BANDS
-from mallseg.data.simulate.world import World
+from mallseg.datasets.simulate.activity import UPLIFT_STATS
+from mallseg.datasets.simulate.personas import TIME_BANDS
+from mallseg.datasets.simulate.world import World
 
 __all__ = [
     "CUSTOMER_PERSONAS_SCHEMA",

@@ -23,18 +23,18 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from mallseg import __version__
-from mallseg.data.simulate.activity import HOLDOUT_SHARE, UPLIFT_STATS, simulate_activity
-from mallseg.data.simulate.customers import draw_customers
-from mallseg.data.simulate.drift import DriftSpec, parse_drift
-from mallseg.data.simulate.personas import LOYALTY_TIERS, Persona, select_personas
-from mallseg.data.simulate.truth import (
+from mallseg.datasets.simulate.activity import HOLDOUT_SHARE, UPLIFT_STATS, simulate_activity
+from mallseg.datasets.simulate.customers import draw_customers
+from mallseg.datasets.simulate.drift import DriftSpec, parse_drift
+from mallseg.datasets.simulate.personas import LOYALTY_TIERS, Persona, select_personas
+from mallseg.datasets.simulate.truth import (
     CUSTOMER_PERSONAS_SCHEMA,
     campaign_uplift_table,
     drift_table,
     personas_table,
 )
-from mallseg.data.simulate.world import SECONDS_PER_DAY, World, build_world
-from mallseg.data.simulate.writer import FileFormat, PartWriter, canonical_arrow_schema
+from mallseg.datasets.simulate.world import SECONDS_PER_DAY, World, build_world
+from mallseg.datasets.simulate.writer import FileFormat, PartWriter, canonical_arrow_schema
 
 __all__ = [
     "BLOCK_CUSTOMERS",
@@ -130,7 +130,7 @@ def simulate_mall(
         Random seed (>= 0): same arguments and seed give byte-identical tables.
     personas:
         ``None`` for the 8 default personas, ``k`` for the first ``k``, or names /
-        :class:`~mallseg.data.simulate.personas.Persona` objects.
+        :class:`~mallseg.datasets.simulate.personas.Persona` objects.
     drift:
         A :class:`DriftSpec` or text such as ``"mix:0.5"``, ``"behaviour:0.3"``, ``"none"``.
     start_date:
@@ -377,7 +377,7 @@ def _campaigns_table(world: World) -> pa.Table:
 def _write_manifest(out: Path, world: World, customers: int, seed: int,
                     file_format: str, rows: dict[str, int]) -> None:
     manifest = {
-        "generator": "mallseg.data.simulate",
+        "generator": "mallseg.datasets.simulate",
         "mallseg_version": __version__,
         "seed": seed,
         "customers": customers,

@@ -4,7 +4,7 @@ Layout: every table is a folder ``<root>/<table>/`` of files ``part-00000.<ext>`
 ``part-00001.<ext>``, ... written in order, so a reader takes ``<table>/*.<ext>`` and
 sorting the names gives the rows in the order they were written. CSV parts each carry a
 header and write timestamps to the second. Input tables use the canonical columns and
-types of :mod:`mallseg.data.schema` (without the workspace's ``_ingest_id``).
+types of :mod:`mallseg.core.schema` (without the workspace's ``_ingest_id``).
 
 Examples
 --------
@@ -23,7 +23,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from mallseg.data.schema import CANONICAL_TABLES
+from mallseg.core.schema import CANONICAL_TABLES
 
 __all__ = ["ARROW_TYPES", "FileFormat", "PartWriter", "canonical_arrow_schema", "part_name"]
 

@@ -26,7 +26,7 @@ from datetime import date, timedelta
 
 import numpy as np
 
-from mallseg.data.simulate.personas import CATEGORIES, CHANNELS
+from mallseg.datasets.simulate.personas import CATEGORIES, CHANNELS
 
 __all__ = ["STORE_PLAN", "Campaign", "Stores", "build_campaigns", "build_stores"]
 

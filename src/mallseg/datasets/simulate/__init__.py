@@ -22,8 +22,8 @@ Examples
 
 from __future__ import annotations
 
-from mallseg.data.simulate.drift import DriftSpec, parse_drift
-from mallseg.data.simulate.personas import (
+from mallseg.datasets.simulate.drift import DriftSpec, parse_drift
+from mallseg.datasets.simulate.personas import (
     CATEGORIES,
     CHANNELS,
     DEFAULT_PERSONAS,
@@ -32,7 +32,7 @@ from mallseg.data.simulate.personas import (
     Persona,
     select_personas,
 )
-from mallseg.data.simulate.simulator import (
+from mallseg.datasets.simulate.simulator import (
     BLOCK_CUSTOMERS,
     INPUT_TABLES,
     TRUTH_TABLES,

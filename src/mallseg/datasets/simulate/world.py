@@ -12,14 +12,14 @@ from datetime import date
 
 import numpy as np
 
-from mallseg.data.simulate.calendar import (
+from mallseg.datasets.simulate.calendar import (
     dwell_season,
     period_dates,
     persona_intensity,
     spend_season,
 )
-from mallseg.data.simulate.drift import DriftSpec
-from mallseg.data.simulate.mall import (
+from mallseg.datasets.simulate.drift import DriftSpec
+from mallseg.datasets.simulate.mall import (
     Campaign,
     Stores,
     build_campaigns,
@@ -27,7 +27,7 @@ from mallseg.data.simulate.mall import (
     receipt_size,
     unit_price_reference,
 )
-from mallseg.data.simulate.personas import CATEGORIES, CHANNELS, TIME_BANDS, Persona
+from mallseg.datasets.simulate.personas import CATEGORIES, CHANNELS, TIME_BANDS, Persona
 
 __all__ = ["DAYS_PER_MONTH", "PersonaArrays", "World", "build_world", "new_signup_share"]
 
