@@ -1,29 +1,28 @@
-"""Short human names for segments, built from what sets each segment apart.
+"""Short human names for segments, each word backed by the segment's own numbers.
 
-How a name is made
-------------------
-A configuration, :class:`NamingRules`, maps a feature and a direction to a phrase. A phrase
-is either a *modifier* ("Affluent", "Young", "Weekend") that goes in front, or a *head*, the
-group noun ("careful spenders", "family shoppers", "diners"). For each segment:
+How a name is made (rules in :mod:`mallseg.segment.naming_rules`):
 
-1. take its distinguishing features (see :mod:`mallseg.segment.personas`) strongest first,
-   keep the first ``max_features`` whose absolute effect size is at least ``min_effect``;
-2. the direction is ``"high"`` for a positive effect, ``"low"`` for a negative one; a
-   categorical feature's over-represented level is looked up as ``"feature=level"``
-   (direction ``"high"``), then as the feature's ``"level"`` template (``{level}`` is
-   replaced); a feature family member such as ``spend_share_food`` falls back to its
-   family's entry (``spend_share_``, ``{member}`` is replaced);
-3. the name is up to ``max_modifiers`` modifiers and the first head, in rank order
-   ("Affluent careful spenders"); no head found -> ``default_head`` ("Young shoppers");
-   nothing distinctive at all -> the catch-all ``fallback`` ("Average shoppers").
+1. A segment most of whose customers lack the segmentation's features (its profile's
+   ``enough_data`` is false) is called "Not enough data": it is not named from the few
+   who have values.
+2. Take its distinguishing features strongest first. A feature's word is *backed* when its
+   effect is at least ``min_effect`` (standard deviations on the model's scale; Cohen's h
+   for a category), at least ``min_coverage`` of the segment's customers have a value, and,
+   for a number, the segment's mean lies on the word's side of everyone's mean and at least
+   ``min_member_share`` of its customers lie on that side of everyone's median (for a
+   category: at least half of the segment holds the level). Only backed words are used,
+   the first ``max_features`` of them.
+3. The name is up to ``max_modifiers`` modifiers and the first head ("Affluent careful
+   spenders"); no head -> ``default_head`` ("Young shoppers"); no backed word at all -> the
+   catch-all ``fallback`` ("Average shoppers").
+4. Names are unique: when several segments get the same name, the largest keeps it and the
+   others take the next backed modifier their own profile offers. Segments still sharing a
+   name are told apart by the feature on which they differ most, in words ("..., higher
+   annual income" / "..., lower annual income"; for three or more, "A", "B", "C" in order of
+   that feature, with the numbers in the description). Everything is deterministic.
 
-Names are unique within a call: when several segments get the same name, the largest keeps
-it, the others take the next modifier their own distinguishing features offer, and any
-remaining tie is numbered ("... 2") by size. Everything is deterministic.
-
-Every name comes with a one-sentence description carrying the numbers behind it
-("35 customers (18%): annual income 46% above average (88k vs 61k), spending score 66%
-below average (17 vs 50)."). Unassigned customers (segment ``-1``) are named "Unassigned".
+Every name comes with a one-sentence description carrying the numbers behind it (see
+:mod:`mallseg.segment.descriptions`). Unassigned customers (segment ``-1``) are "Unassigned".
 
 Examples
 --------
@@ -38,14 +37,17 @@ Examples
 
 from __future__ import annotations
 
+import string
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from mallseg.features.catalog import FEATURE_FAMILIES, describe_feature
+from mallseg.features.catalog import FEATURE_FAMILIES
+from mallseg.segment.descriptions import feature_phrase, feature_text, format_value
+from mallseg.segment.naming_rules import DEFAULT_NAMING_RULES, NamingRules, Phrase, PhraseRole
 from mallseg.segment.personas import UNASSIGNED_LABEL, SegmentProfiles
 
 __all__ = [
@@ -54,151 +56,10 @@ __all__ = [
     "Phrase",
     "PhraseRole",
     "SegmentName",
+    "WordEvidence",
+    "backed_effects",
     "name_segments",
 ]
-
-PhraseRole = Literal["modifier", "head"]
-Direction = Literal["high", "low", "level"]
-
-
-@dataclass(frozen=True)
-class Phrase:
-    """Words a distinguishing feature contributes to a name.
-
-    Examples
-    --------
-    >>> Phrase("Affluent").role, Phrase("careful spenders", "head").role
-    ('modifier', 'head')
-    """
-
-    text: str
-    role: PhraseRole = "modifier"
-
-
-def _m(text: str) -> Phrase:
-    return Phrase(text, "modifier")
-
-
-def _h(text: str) -> Phrase:
-    return Phrase(text, "head")
-
-
-_DEFAULT_PHRASES: dict[str, dict[str, Phrase]] = {
-    # demographics
-    "annual_income": {"high": _m("Affluent"), "low": _m("Low-income")},
-    "spending_score": {"high": _h("high spenders"), "low": _h("careful spenders")},
-    "age": {"high": _m("Senior"), "low": _m("Young")},
-    "family_size": {"high": _h("family shoppers"), "low": _m("Single")},
-    "gender": {"level": _m("{level}")},
-    "loyalty_tier": {"level": _m("{level}-tier")},
-    "tenure_days": {"high": _m("Long-standing"), "low": _m("Newly joined")},
-    # value
-    "recency_days": {"high": _m("Lapsed"), "low": _m("Recently active")},
-    "frequency": {"high": _m("Frequent"), "low": _m("Occasional")},
-    "monetary_total": {"high": _h("big spenders"), "low": _h("light spenders")},
-    "basket_mean": {"high": _m("Big-basket"), "low": _m("Small-basket")},
-    "distinct_stores": {"high": _h("store explorers"), "low": _h("single-store shoppers")},
-    # visits
-    "visits_per_month": {"high": _m("Frequent"), "low": _m("Occasional")},
-    "dwell_mean_minutes": {"high": _h("mall enthusiasts"), "low": _h("quick-trip shoppers")},
-    "share_visits_morning": {"high": _m("Morning")},
-    "share_visits_midday": {"high": _m("Lunchtime")},
-    "share_visits_afternoon": {"high": _m("Afternoon")},
-    "share_visits_evening": {"high": _m("Evening")},
-    "share_visits_weekend": {"high": _m("Weekend"), "low": _m("Weekday")},
-    "favourite_zone": {"level": _m("{level}-zone")},
-    # loyalty and engagement
-    "repeat_visit_rate": {"high": _m("Loyal"), "low": _m("One-off")},
-    "days_between_visits_mean": {"high": _m("Occasional"), "low": _m("Regular")},
-    "campaign_response_rate": {"high": _h("deal seekers"), "low": _m("Offer-indifferent")},
-    "campaign_redemption_rate": {"high": _h("coupon redeemers")},
-    # store categories
-    "spend_share_food": {"high": _h("diners")},
-    "spend_share_restaurants": {"high": _h("diners")},
-    "spend_share_entertainment": {"high": _h("entertainment seekers")},
-    "spend_share_electronics": {"high": _h("tech shoppers")},
-    "spend_share_apparel": {"high": _h("fashion shoppers")},
-    "spend_share_": {"high": _h("{member} shoppers")},
-}
-
-
-@dataclass(frozen=True)
-class NamingRules:
-    """Configuration of :func:`name_segments`.
-
-    Parameters
-    ----------
-    phrases:
-        Feature (or ``"feature=level"``, or a family prefix such as ``"spend_share_"``) ->
-        direction (``"high"``, ``"low"``, or ``"level"`` for a categorical template) ->
-        :class:`Phrase`.
-    min_effect:
-        Smallest absolute effect size that counts as distinguishing.
-    max_features:
-        Distinguishing features the name is built from.
-    max_modifiers:
-        Modifiers in front of the head.
-    default_head:
-        Head used when no distinguishing feature supplies one.
-    fallback:
-        Catch-all name of a segment without any distinguishing feature.
-
-    Examples
-    --------
-    >>> rules = NamingRules.from_mapping({"phrases": {"age": {"low": "Youthful"}},
-    ...                                   "min_effect": 0.8})
-    >>> rules.phrases["age"]["low"].text, rules.min_effect, "annual_income" in rules.phrases
-    ('Youthful', 0.8, True)
-    """
-
-    phrases: Mapping[str, Mapping[str, Phrase]] = field(
-        default_factory=lambda: dict(_DEFAULT_PHRASES)
-    )
-    min_effect: float = 0.5
-    max_features: int = 3
-    max_modifiers: int = 1
-    default_head: str = "shoppers"
-    fallback: str = "Average shoppers"
-
-    @classmethod
-    def from_mapping(
-        cls, mapping: Mapping[str, Any], base: NamingRules | None = None
-    ) -> NamingRules:
-        """Build rules from a plain mapping (JSON / YAML shaped).
-
-        ``mapping["phrases"]`` maps feature -> direction -> phrase, where a phrase is a
-        string (a modifier) or ``{"modifier": text}`` / ``{"head": text}``. Entries are laid
-        over ``base`` (the defaults) unless ``mapping["replace_defaults"]`` is true. The
-        other keys are the scalar fields of this class.
-
-        Raises
-        ------
-        ValueError
-            On an unknown key, direction or phrase shape.
-        """
-        base = base or NamingRules()
-        known = {"phrases", "replace_defaults", "min_effect", "max_features", "max_modifiers",
-                 "default_head", "fallback"}
-        unknown = sorted(set(mapping) - known)
-        if unknown:
-            raise ValueError(f"unknown naming rule keys {unknown}: expected {sorted(known)}")
-        phrases: dict[str, dict[str, Phrase]] = (
-            {} if mapping.get("replace_defaults") else {k: dict(v) for k, v in base.phrases.items()}
-        )
-        for feature, directions in dict(mapping.get("phrases", {})).items():
-            entry = phrases.setdefault(str(feature), {})
-            for direction, value in dict(directions).items():
-                if direction not in ("high", "low", "level"):
-                    raise ValueError(
-                        f"direction {direction!r} of {feature!r} must be 'high', 'low' or 'level'"
-                    )
-                entry[direction] = _phrase_from(value, f"{feature}.{direction}")
-        scalars = {k: mapping[k] for k in known - {"phrases", "replace_defaults"} if k in mapping}
-        return replace(base, phrases=phrases, **scalars)
-
-
-DEFAULT_NAMING_RULES = NamingRules()
-"""The built-in naming configuration."""
 
 
 @dataclass(frozen=True)
@@ -213,16 +74,46 @@ class SegmentName:
 
     name: str
     description: str
+    evidence: tuple[WordEvidence, ...] = ()
+    """The numbers behind each word of the name taken from a feature."""
 
-    def to_dict(self) -> dict[str, str]:
+    def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready dictionary."""
-        return {"name": self.name, "description": self.description}
+        return {"name": self.name, "description": self.description,
+                "evidence": [e.to_dict() for e in self.evidence]}
+
+
+@dataclass(frozen=True)
+class WordEvidence:
+    """One word of a name and the segment's numbers that back it.
+
+    Examples
+    --------
+    >>> WordEvidence("Young", "age", None, 24.0, 40.0, -1.3, 1.0, 0.9).to_dict()["word"]
+    'Young'
+    """
+
+    word: str
+    feature: str
+    level: str | None
+    segment_value: float
+    population_value: float
+    effect_size: float
+    coverage: float
+    member_share: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready dictionary (NaN as None)."""
+        return {k: (None if isinstance(v, float) and not np.isfinite(v) else v)
+                for k, v in self.__dict__.items()}
 
 
 def name_segments(
     profiles: SegmentProfiles,
     *,
     rules: NamingRules | Mapping[str, Any] | None = None,
+    meanings: Mapping[str, str] | None = None,
+    vocabulary: Mapping[str, str] | None = None,
 ) -> dict[int, SegmentName]:
     """Name every segment of ``profiles``.
 
@@ -233,6 +124,11 @@ def name_segments(
     rules:
         :class:`NamingRules`, a mapping for :meth:`NamingRules.from_mapping` (laid over the
         defaults), or ``None`` for the defaults.
+    meanings:
+        Feature -> meaning, overriding the catalog in descriptions (customer attributes).
+    vocabulary:
+        Words the data calls things by: ``{"place": "mall"}`` when the places bought from
+        are whole malls (default ``store``).
 
     Returns
     -------
@@ -256,20 +152,75 @@ def name_segments(
         active = rules
     else:
         active = NamingRules.from_mapping(rules)
+    words = {"place": "store", **dict(vocabulary or {})}
 
     sizes = {int(r["segment"]): int(r["size"]) for _, r in profiles.summary.iterrows()}
     named = [s for s in profiles.segments if s != -1]
-    phrase_lists = {s: _ranked_phrases(profiles, s, active) for s in named}
-    names = {s: _compose(phrase_lists[s], active) for s in named}
-    names = _make_unique(names, phrase_lists, sizes, active)
+    short_of_data = {s for s in named if not _enough_data(profiles, s)}
+    phrase_lists = {
+        s: [] if s in short_of_data else _ranked_phrases(profiles, s, active, words)
+        for s in named
+    }
+    names = {
+        s: active.not_enough_data if s in short_of_data else _compose(phrase_lists[s], active)
+        for s in named
+    }
+    names, comparisons = _make_unique(names, phrase_lists, sizes, profiles, active, meanings)
 
     result: dict[int, SegmentName] = {}
     for seg in profiles.segments:
         if seg == -1:
             result[seg] = SegmentName(UNASSIGNED_LABEL, _unassigned_description(profiles))
-        else:
-            result[seg] = SegmentName(names[seg], _describe(profiles, seg, active))
+            continue
+        text = (_short_of_data_description(profiles, seg) if seg in short_of_data
+                else _describe(profiles, seg, active, meanings))
+        if seg in comparisons:
+            text = f"{text[:-1]}; {comparisons[seg]}."
+        used = tuple(p.evidence for p in phrase_lists[seg]
+                     if p.phrase.text.lower() in names[seg].lower())
+        result[seg] = SegmentName(names[seg], text, used)
     return result
+
+
+def backed_effects(
+    profiles: SegmentProfiles, segment: int, rules: NamingRules | None = None
+) -> pd.DataFrame:
+    """The effect rows of ``segment`` whose words a name may use (see the module docs).
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from mallseg.segment.personas import profile_segments
+    >>> frame = pd.DataFrame({"age": [19, 21, 20, 60, 64, 62], "x": [1, 2, 1, 2, 1, 2]})
+    >>> backed_effects(profile_segments(frame, np.repeat([0, 1], 3)), 0)["feature"].tolist()
+    ['age']
+    """
+    rules = rules or DEFAULT_NAMING_RULES
+    rows = profiles.distinguishing(segment)
+    if rows.empty:
+        return rows
+    keep = rows.apply(lambda r: _is_backed(r, rules), axis=1).astype(bool)
+    return rows[keep].reset_index(drop=True)
+
+
+def _is_backed(row: pd.Series, rules: NamingRules) -> bool:
+    effect = float(row["effect_size"])
+    if not np.isfinite(effect) or abs(effect) < rules.min_effect:
+        return False
+    if not float(row.get("coverage", 1.0)) >= rules.min_coverage:
+        return False
+    share = float(row.get("member_share", np.nan))
+    if row["kind"] == "categorical":
+        return bool(share >= 0.5)
+    mean_side = float(row["segment_value"]) - float(row["population_value"])
+    if mean_side * effect <= 0:
+        return False
+    return bool(np.isnan(share) or share >= rules.min_member_share)
+
+
+def _enough_data(profiles: SegmentProfiles, segment: int) -> bool:
+    row = profiles.row(segment)
+    return bool(row.get("enough_data", True))
 
 
 # --- composing names -------------------------------------------------------------------
@@ -279,20 +230,27 @@ def name_segments(
 class _RankedPhrase:
     phrase: Phrase
     strength: float
+    evidence: WordEvidence
 
 
 def _ranked_phrases(
-    profiles: SegmentProfiles, segment: int, rules: NamingRules
+    profiles: SegmentProfiles, segment: int, rules: NamingRules, words: Mapping[str, str]
 ) -> list[_RankedPhrase]:
-    """Phrases of every feature with an effect, strongest first (name and spares)."""
+    """Phrases of every backed feature, strongest first (name and spares)."""
     found: list[_RankedPhrase] = []
-    for _, row in profiles.distinguishing(segment).iterrows():
+    for _, row in backed_effects(profiles, segment, rules).iterrows():
         effect = float(row["effect_size"])
-        if not np.isfinite(effect) or effect == 0.0:
-            continue
         phrase = _lookup(rules, str(row["feature"]), effect, row["level"], row["kind"])
         if phrase is not None:
-            found.append(_RankedPhrase(phrase, abs(effect)))
+            text = phrase.text.replace("{place}", words.get("place", "store"))
+            evidence = WordEvidence(
+                word=text, feature=str(row["feature"]),
+                level=None if row["level"] is None else str(row["level"]),
+                segment_value=float(row["segment_value"]),
+                population_value=float(row["population_value"]), effect_size=effect,
+                coverage=float(row["coverage"]), member_share=float(row["member_share"]),
+            )
+            found.append(_RankedPhrase(replace(phrase, text=text), abs(effect), evidence))
     return found
 
 
@@ -321,8 +279,8 @@ def _lookup(
     return None
 
 
-def _compose(phrases: list[_RankedPhrase], rules: NamingRules, extra: int = 0) -> str:
-    considered = [p for p in phrases if p.strength >= rules.min_effect][: rules.max_features]
+def _compose(phrases: list[_RankedPhrase], rules: NamingRules) -> str:
+    considered = phrases[: rules.max_features]
     if not considered:
         return rules.fallback
     head = next((p.phrase.text for p in considered if p.phrase.role == "head"), None)
@@ -330,36 +288,88 @@ def _compose(phrases: list[_RankedPhrase], rules: NamingRules, extra: int = 0) -
     for p in considered:
         if p.phrase.role == "modifier" and p.phrase.text not in modifiers:
             modifiers.append(p.phrase.text)
-    modifiers = modifiers[: rules.max_modifiers + extra]
-    words = [*modifiers, head if head is not None else rules.default_head]
-    return _capitalise(" ".join(_lower_first(w) if i else w for i, w in enumerate(words)))
+    modifiers = modifiers[: rules.max_modifiers]
+    parts = [*modifiers, head if head is not None else rules.default_head]
+    return _capitalise(" ".join(_lower_first(w) if i else w for i, w in enumerate(parts)))
 
 
 def _make_unique(
     names: dict[int, str],
     phrases: dict[int, list[_RankedPhrase]],
     sizes: dict[int, int],
+    profiles: SegmentProfiles,
     rules: NamingRules,
-) -> dict[int, str]:
+    meanings: Mapping[str, str] | None,
+) -> tuple[dict[int, str], dict[int, str]]:
+    """Unique names, and for segments told apart by comparison the sentence saying how."""
     result = dict(names)
     by_size = sorted(result, key=lambda s: (-sizes.get(s, 0), s))
     taken: set[str] = set()
     for seg in by_size:
-        name = result[seg]
-        if name in taken:
-            name = _with_next_modifier(name, phrases[seg], rules)
-        number = 2
-        base = name
-        while name in taken:
-            name = f"{base} {number}"
-            number += 1
-        result[seg] = name
-        taken.add(name)
-    return result
+        if result[seg] in taken:
+            result[seg] = _with_next_modifier(result[seg], phrases[seg])
+        taken.add(result[seg])
+    comparisons: dict[int, str] = {}
+    groups: dict[str, list[int]] = {}
+    for seg in by_size:
+        groups.setdefault(result[seg], []).append(seg)
+    for name, members in groups.items():
+        if len(members) < 2:
+            continue
+        feature = _separating_feature(profiles, members)
+        order = _order_by(profiles, members, feature)
+        if feature is not None and len(members) == 2:
+            meaning = feature_text(feature, meanings)[0].lower()
+            high, low = order
+            result[high], result[low] = f"{name}, higher {meaning}", f"{name}, lower {meaning}"
+        else:
+            for letter, seg in zip(string.ascii_uppercase, order, strict=False):
+                result[seg] = f"{name} {letter}"
+        comparisons.update(_comparison_sentences(profiles, order, feature, meanings))
+    return result, comparisons
 
 
-def _with_next_modifier(name: str, phrases: list[_RankedPhrase], rules: NamingRules) -> str:
-    """Put in front of ``name`` the first modifier of ``phrases`` not in it already."""
+def _separating_feature(profiles: SegmentProfiles, members: list[int]) -> str | None:
+    """The numeric feature whose segment means differ most (in population sd) among them."""
+    best, best_spread = None, 0.0
+    for feature, sd in profiles.population_std.items():
+        if not sd > 0:
+            continue
+        values = [_mean(profiles, seg, feature) for seg in members]
+        if any(not np.isfinite(v) for v in values):
+            continue
+        spread = (max(values) - min(values)) / sd
+        if spread > best_spread + 1e-12:
+            best, best_spread = feature, spread
+    return best if best_spread >= 0.05 else None
+
+
+def _order_by(profiles: SegmentProfiles, members: list[int], feature: str | None) -> list[int]:
+    if feature is None:
+        return list(members)
+    return sorted(members, key=lambda s: (-_mean(profiles, s, feature), s))
+
+
+def _mean(profiles: SegmentProfiles, segment: int, feature: str) -> float:
+    value = profiles.row(segment).get(f"mean_{feature}", np.nan)
+    return float(value) if value is not None else float("nan")
+
+
+def _comparison_sentences(
+    profiles: SegmentProfiles, order: list[int], feature: str | None,
+    meanings: Mapping[str, str] | None,
+) -> dict[int, str]:
+    if feature is None:
+        return {seg: "the same as the other segments of this name on every feature profiled"
+                for seg in order}
+    meaning, unit, _ = feature_text(feature, meanings)
+    listed = ", ".join(format_value(_mean(profiles, s, feature), unit) for s in order)
+    return {seg: f"told apart from its namesakes by {meaning.lower()} ({listed})"
+            for seg in order}
+
+
+def _with_next_modifier(name: str, phrases: list[_RankedPhrase]) -> str:
+    """Put in front of ``name`` the first backed modifier not in it already."""
     for p in phrases:
         if p.phrase.role == "modifier" and p.phrase.text.lower() not in name.lower():
             return _capitalise(f"{p.phrase.text} {_lower_first(name)}")
@@ -380,63 +390,32 @@ def _lower_first(text: str) -> str:
 # --- descriptions ----------------------------------------------------------------------
 
 
-def _describe(profiles: SegmentProfiles, segment: int, rules: NamingRules) -> str:
+def _describe(
+    profiles: SegmentProfiles, segment: int, rules: NamingRules,
+    meanings: Mapping[str, str] | None,
+) -> str:
     row = profiles.row(segment)
     head = f"{int(row['size']):,} customers ({float(row['share']):.0%})"
-    effects = profiles.distinguishing(segment)
-    strong = effects[effects["effect_size"].abs() >= rules.min_effect].head(3)
+    strong = backed_effects(profiles, segment, rules).head(3)
     if strong.empty:
-        if effects.empty:
+        effects = profiles.distinguishing(segment)
+        covered = effects[effects["coverage"] >= rules.min_coverage] if not effects.empty \
+            else effects
+        if covered.empty:
             return f"{head}."
-        top = effects.iloc[0]
-        return f"{head}: close to average on every feature (largest difference: " \
-            f"{_feature_phrase(top)})."
-    return f"{head}: " + ", ".join(_feature_phrase(r) for _, r in strong.iterrows()) + "."
+        top = covered.iloc[0]
+        return (f"{head}: close to average on every feature (largest difference: "
+                f"{feature_phrase(top, meanings)}).")
+    return f"{head}: " + ", ".join(feature_phrase(r, meanings) for _, r in strong.iterrows()) + "."
 
 
-def _feature_phrase(row: pd.Series) -> str:
-    feature = str(row["feature"])
-    meaning, unit, kind = _catalog_text(feature)
-    seg_value = float(row["segment_value"])
-    pop_value = float(row["population_value"])
-    if row["kind"] == "categorical":
-        return f"{meaning.lower()} {row['level']} {seg_value:.0%} vs {pop_value:.0%} overall"
-    if kind == "share":
-        return f"{meaning.lower()} {seg_value:.0%} vs {pop_value:.0%} on average"
-    seg_text, pop_text = _format_value(seg_value, unit), _format_value(pop_value, unit)
-    if pop_value > 0 and seg_value >= 0:
-        change = seg_value / pop_value - 1.0
-        side = "above" if change >= 0 else "below"
-        return f"{meaning.lower()} {abs(change):.0%} {side} average ({seg_text} vs {pop_text})"
-    return f"{meaning.lower()} {seg_text} vs {pop_text} on average"
-
-
-_SHORT_MEANINGS: dict[str, str] = {
-    "spending_score": "spending score",
-    "dwell_mean_minutes": "time per visit",
-    "days_between_visits_mean": "days between visits",
-}
-"""Shorter wording for descriptions where the catalog meaning is a full explanation."""
-
-
-def _catalog_text(feature: str) -> tuple[str, str, str]:
-    try:
-        spec = describe_feature(feature)
-    except KeyError:
-        return feature.replace("_", " "), "", "numeric"
-    return _SHORT_MEANINGS.get(feature, spec.meaning), spec.unit, spec.kind
-
-
-def _format_value(value: float, unit: str) -> str:
-    if not np.isfinite(value):
-        return "n/a"
-    if unit.startswith("k "):
-        return f"{value:.0f}k"
-    if abs(value) >= 100:
-        return f"{value:,.0f}"
-    if abs(value) >= 10:
-        return f"{value:.0f}"
-    return f"{value:.2g}"
+def _short_of_data_description(profiles: SegmentProfiles, segment: int) -> str:
+    row = profiles.row(segment)
+    return (
+        f"{int(row['size']):,} customers ({float(row['share']):.0%}): most have no value for "
+        f"the features this segmentation uses (on average {float(row['coverage']):.0%} of "
+        "them do), so the segment says little about who they are."
+    )
 
 
 def _unassigned_description(profiles: SegmentProfiles) -> str:
@@ -444,19 +423,4 @@ def _unassigned_description(profiles: SegmentProfiles) -> str:
     return (
         f"{int(row['size']):,} customers ({float(row['share']):.0%}) not close enough to any "
         "segment to be assigned."
-    )
-
-
-def _phrase_from(value: Any, where: str) -> Phrase:
-    if isinstance(value, Phrase):
-        return value
-    if isinstance(value, str):
-        return Phrase(value, "modifier")
-    if isinstance(value, Mapping) and len(value) == 1:
-        role, text = next(iter(value.items()))
-        if role in ("modifier", "head") and isinstance(text, str):
-            return Phrase(text, role)
-    raise ValueError(
-        f"phrase {where}={value!r} must be a string (a modifier) or "
-        "{'modifier': text} / {'head': text}"
     )

@@ -4,9 +4,13 @@ What is computed, per segment (unassigned customers, label ``-1``, form their ow
 ``"Unassigned"``; the population is every customer, unassigned included):
 
 - size and share of customers;
-- for each numeric feature, the segment mean next to the population mean, and the effect
-  size ``(segment mean - population mean) / population standard deviation`` (a standardised
-  mean difference: 0.2 small, 0.5 medium, 0.8 large);
+- for each numeric feature, the segment mean next to the population mean (both arithmetic
+  means in the feature's own units), the two medians, the share of the segment's customers
+  that have a value (``coverage``), the share of them on the side of the population median
+  the segment leans to (``member_share``), and the effect size ``(segment mean - population
+  mean) / population standard deviation`` (a standardised mean difference: 0.2 small, 0.5
+  medium, 0.8 large), computed on the scale the model sees: money and counts after
+  ``log1p``, so that a few big spenders do not decide it;
 - for each categorical feature, the share of every level in the segment and in the
   population, their ratio (lift), and as effect size Cohen's h of the most over-represented
   level, ``2 asin(sqrt(p_segment)) - 2 asin(sqrt(p_population))``, which is on the same scale
@@ -20,8 +24,11 @@ What is computed, per segment (unassigned customers, label ``-1``, form their ow
   population's (ratio); when no band is 10% above the population, the band with the largest
   share. ``share_visits_weekend`` is reported as ``weekend_share``.
 
-Feature kinds come from the feature catalog; a column the catalog does not know is numeric
-when its dtype is, categorical otherwise. Missing values are left out of every mean and share.
+Feature kinds come from ``kinds``, else the feature catalog; a column neither knows is
+numeric when its dtype is, categorical otherwise. Missing values are left out of every mean
+and share, and counted in ``coverage``. A segment whose customers mostly lack the model's
+features (mean coverage under ``min_coverage``) is marked ``enough_data = False``: its
+numbers describe the few that have values, not the segment.
 
 Examples
 --------
@@ -41,7 +48,7 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -87,13 +94,15 @@ class SegmentProfiles:
     ----------
     summary:
         One row per segment: ``segment``, ``label``, ``size``, ``share``, ``mean_<feature>``
-        for numeric features, ``top_level_<feature>`` for categorical ones,
+        for numeric features, ``top_level_<feature>`` for categorical ones, ``coverage``
+        and ``enough_data``,
         ``distinguishing`` (the three strongest features), ``top_categories``,
         ``peak_time_band`` and ``weekend_share`` (the last three only when the data has them).
     effects:
         Long table, one row per segment and feature: ``segment``, ``feature``, ``kind``,
-        ``level`` (categoricals), ``segment_value``, ``population_value``, ``effect_size``,
-        ``lift``, ``rank`` (1 = most distinguishing within the segment).
+        ``level`` (categoricals), ``segment_value``, ``population_value``, the medians,
+        ``effect_size``, ``lift``, ``coverage``, ``member_share``, ``rank`` (1 = most
+        distinguishing within the segment).
     categories:
         Long table of categorical distributions: ``segment``, ``feature``, ``level``,
         ``share``, ``population_share``, ``lift``.
@@ -105,6 +114,9 @@ class SegmentProfiles:
         The profiled features in order.
     n_customers:
         Customers profiled.
+    kinds:
+        Feature -> kind (catalog kinds: ``numeric``, ``money``, ``count``, ``share``,
+        ``categorical``, ...).
 
     Examples
     --------
@@ -121,6 +133,7 @@ class SegmentProfiles:
     population_std: dict[str, float]
     features: tuple[str, ...]
     n_customers: int
+    kinds: dict[str, str] = field(default_factory=dict)
 
     @property
     def segments(self) -> list[int]:
@@ -184,6 +197,9 @@ def profile_segments(
     features: Sequence[str] | None = None,
     *,
     extra: Mapping[str, pd.DataFrame] | None = None,
+    kinds: Mapping[str, str] | None = None,
+    model_features: Sequence[str] | None = None,
+    min_coverage: float = 0.5,
 ) -> SegmentProfiles:
     """Profile the segments ``labels`` cut ``frame`` into.
 
@@ -199,6 +215,14 @@ def profile_segments(
         More per-customer tables, aligned row for row with ``frame`` (for example features
         that were not clustered on, such as spend shares); their columns are profiled too
         and used for top categories and peak time band. Keys only name the tables.
+    kinds:
+        Kind of features the catalog does not know (customer attributes), as in the
+        feature catalog: ``money`` and ``count`` are compared on the log scale.
+    model_features:
+        The features the segmentation used (default: all profiled): a segment's coverage
+        is the mean share of its customers with a value for them.
+    min_coverage:
+        Coverage under which a segment is marked as not having enough data.
 
     Returns
     -------
@@ -234,7 +258,7 @@ def profile_segments(
         table = pd.concat([table, other.reset_index(drop=True)], axis=1)
 
     if features is None:
-        chosen = [c for c in table.columns if _in_catalog(str(c))]
+        chosen = [c for c in table.columns if _in_catalog(str(c)) or str(c) in (kinds or {})]
     else:
         chosen = list(features)
         missing = [c for c in chosen if c not in table.columns]
@@ -242,80 +266,162 @@ def profile_segments(
             raise ValueError(f"features {missing} are not columns of the frame")
     for extra_table in (extra or {}).values():
         chosen.extend(c for c in extra_table.columns if c not in chosen)
-    kinds = {c: _profile_kind(c, table[c]) for c in chosen}
-    numeric = [c for c in chosen if kinds[c] == "numeric"]
-    categorical = [c for c in chosen if kinds[c] == "categorical"]
+    catalog_kinds = {c: _catalog_kind(c, table[c], kinds) for c in chosen}
+    numeric = [c for c in chosen if catalog_kinds[c] != "categorical"]
+    categorical = [c for c in chosen if catalog_kinds[c] == "categorical"]
 
     segments = sorted(int(s) for s in np.unique(labels_array))
     if segments and segments[0] == -1:
         segments = [*segments[1:], -1]
     groups = pd.Series(labels_array, name="segment")
     n = len(table)
-
-    values = table[numeric].apply(pd.to_numeric, errors="coerce").astype(np.float64)
-    population = values.mean()
-    population_std = values.std(ddof=0)
-    means = values.groupby(groups).mean()
     sizes = groups.value_counts()
 
-    effect_rows: list[dict[str, Any]] = []
-    for feature in numeric:
-        std = float(population_std[feature])
+    values = table[numeric].apply(pd.to_numeric, errors="coerce").astype(np.float64)
+    model_scale = pd.DataFrame({
+        c: np.log1p(values[c].clip(lower=0)) if catalog_kinds[c] in LOG_KINDS else values[c]
+        for c in numeric
+    }, index=values.index)
+    population = values.mean()
+    population_std = values.std(ddof=0)
+    effect_rows = _numeric_effects(values, model_scale, groups, segments, sizes)
+    category_rows, categorical_effects = _categorical_effects(table, categorical, groups,
+                                                              segments, sizes)
+    effect_rows.extend(categorical_effects)
+    effects = _ranked(pd.DataFrame(effect_rows, columns=_EFFECT_COLUMNS))
+    categories = pd.DataFrame(
+        category_rows,
+        columns=["segment", "feature", "level", "share", "population_share", "lift"],
+    )
+    summary = _summary(table, values, categories, effects, groups, segments, sizes, numeric,
+                       categorical, list(model_features or chosen), min_coverage)
+    return SegmentProfiles(
+        summary=summary,
+        effects=effects,
+        categories=categories,
+        population={c: float(population[c]) for c in numeric},
+        population_std={c: float(population_std[c]) for c in numeric},
+        features=tuple(chosen),
+        n_customers=n,
+        kinds=dict(catalog_kinds),
+    )
+
+
+LOG_KINDS = frozenset({"money", "count"})
+"""Kinds compared on the log scale (as the model sees them)."""
+
+_EFFECT_COLUMNS = [
+    "segment", "feature", "kind", "level", "segment_value", "population_value",
+    "segment_median", "population_median", "effect_size", "lift", "coverage",
+    "member_share",
+]
+
+
+def _numeric_effects(
+    values: pd.DataFrame, model_scale: pd.DataFrame, groups: pd.Series, segments: list[int],
+    sizes: pd.Series,
+) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    means = values.groupby(groups).mean()
+    medians = values.groupby(groups).median()
+    present = values.notna().groupby(groups).sum()
+    scale_means = model_scale.groupby(groups).mean()
+    for feature in values.columns:
+        pop_mean = float(values[feature].mean())
+        pop_median = float(values[feature].median())
+        scale_std = float(model_scale[feature].std(ddof=0))
+        scale_mean = float(model_scale[feature].mean())
+        column = values[feature]
         for seg in segments:
             seg_mean = float(means.at[seg, feature])
-            pop_mean = float(population[feature])
-            effect = (seg_mean - pop_mean) / std if std > 0 else 0.0
-            effect_rows.append({
+            effect = (float(scale_means.at[seg, feature]) - scale_mean) / scale_std \
+                if scale_std > 0 else 0.0
+            effect = 0.0 if not np.isfinite(effect) else effect
+            members = column[(groups == seg).to_numpy()].dropna()
+            if len(members) and effect != 0.0:
+                side = members > pop_median if effect > 0 else members < pop_median
+                member_share = float(side.mean())
+            else:
+                member_share = np.nan
+            rows.append({
                 "segment": seg, "feature": feature, "kind": "numeric", "level": None,
                 "segment_value": seg_mean, "population_value": pop_mean,
-                "effect_size": 0.0 if np.isnan(effect) else effect,
+                "segment_median": float(medians.at[seg, feature]),
+                "population_median": pop_median, "effect_size": effect,
                 "lift": seg_mean / pop_mean if pop_mean else np.nan,
+                "coverage": float(present.at[seg, feature]) / max(int(sizes.get(seg, 0)), 1),
+                "member_share": member_share,
             })
+    return rows
 
+
+def _categorical_effects(
+    table: pd.DataFrame, categorical: list[str], groups: pd.Series, segments: list[int],
+    sizes: pd.Series,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     category_rows: list[dict[str, Any]] = []
+    effect_rows: list[dict[str, Any]] = []
     for feature in categorical:
         column = table[feature].astype("string")
         pop_share = column.value_counts(normalize=True)
-        seg_share = pd.crosstab(groups, column, normalize="index")
+        counts = pd.crosstab(groups, column)
         for seg in segments:
+            seg_counts = counts.loc[seg] if seg in counts.index else pd.Series(dtype=float)
+            with_value = float(seg_counts.sum())
+            coverage = with_value / max(int(sizes.get(seg, 0)), 1)
             best: dict[str, Any] | None = None
             for level in pop_share.index:
-                p_seg = float(seg_share.loc[seg, level]) if level in seg_share.columns else 0.0
+                p_seg = float(seg_counts.get(level, 0.0)) / with_value if with_value else 0.0
                 p_pop = float(pop_share[level])
                 lift = p_seg / p_pop if p_pop > 0 else np.nan
                 category_rows.append({
                     "segment": seg, "feature": feature, "level": str(level),
                     "share": p_seg, "population_share": p_pop, "lift": lift,
                 })
+                if not with_value:
+                    continue
                 h = 2 * np.arcsin(np.sqrt(p_seg)) - 2 * np.arcsin(np.sqrt(p_pop))
                 if best is None or h > best["effect_size"]:
                     best = {
                         "segment": seg, "feature": feature, "kind": "categorical",
                         "level": str(level), "segment_value": p_seg,
-                        "population_value": p_pop, "effect_size": float(h), "lift": lift,
+                        "population_value": p_pop, "segment_median": np.nan,
+                        "population_median": np.nan, "effect_size": float(h), "lift": lift,
+                        "coverage": coverage, "member_share": p_seg,
                     }
-            if best is not None:
-                effect_rows.append(best)
+            if best is None:
+                best = {
+                    "segment": seg, "feature": feature, "kind": "categorical", "level": None,
+                    "segment_value": np.nan, "population_value": np.nan,
+                    "segment_median": np.nan, "population_median": np.nan,
+                    "effect_size": 0.0, "lift": np.nan, "coverage": coverage,
+                    "member_share": np.nan,
+                }
+            effect_rows.append(best)
+    return category_rows, effect_rows
 
-    effects = pd.DataFrame(
-        effect_rows,
-        columns=["segment", "feature", "kind", "level", "segment_value", "population_value",
-                 "effect_size", "lift"],
-    )
+
+def _ranked(effects: pd.DataFrame) -> pd.DataFrame:
     effects["label"] = effects["segment"].map(segment_label)
     order = effects.assign(strength=effects["effect_size"].abs()).sort_values(
         ["segment", "strength", "feature"], ascending=[True, False, True], kind="stable"
     )
     effects["rank"] = order.groupby("segment").cumcount().reindex(effects.index) + 1
     effects = effects.sort_values(["segment", "rank"], key=_unassigned_last, kind="stable")
-    effects = effects[["segment", "label", "feature", "kind", "level", "segment_value",
-                       "population_value", "effect_size", "lift", "rank"]].reset_index(drop=True)
-    categories = pd.DataFrame(
-        category_rows,
-        columns=["segment", "feature", "level", "share", "population_share", "lift"],
-    )
+    columns = ["segment", "label", *_EFFECT_COLUMNS[1:], "rank"]
+    return effects[columns].reset_index(drop=True)
 
-    summary_rows: list[dict[str, Any]] = []
+
+def _summary(
+    table: pd.DataFrame, values: pd.DataFrame, categories: pd.DataFrame, effects: pd.DataFrame,
+    groups: pd.Series, segments: list[int], sizes: pd.Series, numeric: list[str],
+    categorical: list[str], model_features: list[str], min_coverage: float,
+) -> pd.DataFrame:
+    means = values.groupby(groups).mean()
+    counted = [f for f in model_features if f in table.columns]
+    present = table[counted].notna().groupby(groups).mean() if counted else None
+    rows: list[dict[str, Any]] = []
+    n = len(table)
     for seg in segments:
         size = int(sizes.get(seg, 0))
         row: dict[str, Any] = {
@@ -325,15 +431,18 @@ def profile_segments(
             row[f"mean_{feature}"] = float(means.at[seg, feature])
         for feature in categorical:
             levels = categories[(categories["segment"] == seg) & (categories["feature"] == feature)]
+            levels = levels[levels["share"] > 0]
             row[f"top_level_{feature}"] = (
                 str(levels.sort_values("share", ascending=False, kind="stable").iloc[0]["level"])
                 if not levels.empty else None
             )
+        coverage = float(present.loc[seg].mean()) if present is not None else 1.0
+        row["coverage"] = coverage
+        row["enough_data"] = bool(coverage >= min_coverage)
         top = effects[effects["segment"] == seg].head(3)
         row["distinguishing"] = tuple(top["feature"])
-        summary_rows.append(row)
-    summary = pd.DataFrame(summary_rows)
-
+        rows.append(row)
+    summary = pd.DataFrame(rows)
     share_columns = [
         c for c in table.columns if str(c).startswith(SPEND_SHARE_PREFIX)
         and pd.api.types.is_numeric_dtype(table[c])
@@ -348,16 +457,7 @@ def profile_segments(
     if weekend in table.columns:
         weekend_means = pd.to_numeric(table[weekend], errors="coerce").groupby(groups).mean()
         summary["weekend_share"] = [float(weekend_means.get(s, np.nan)) for s in segments]
-
-    return SegmentProfiles(
-        summary=summary,
-        effects=effects,
-        categories=categories,
-        population={c: float(population[c]) for c in numeric},
-        population_std={c: float(population_std[c]) for c in numeric},
-        features=tuple(chosen),
-        n_customers=n,
-    )
+    return summary
 
 
 def _in_catalog(name: str) -> bool:
@@ -368,12 +468,17 @@ def _in_catalog(name: str) -> bool:
     return True
 
 
-def _profile_kind(name: str, column: pd.Series) -> str:
+def _catalog_kind(name: str, column: pd.Series, kinds: Mapping[str, str] | None) -> str:
+    if kinds and name in kinds:
+        return kinds[name]
     try:
-        kind = describe_feature(name).kind
+        return describe_feature(name).kind
     except KeyError:
-        return "numeric" if pd.api.types.is_numeric_dtype(column) else "categorical"
-    return "categorical" if kind == "categorical" else "numeric"
+        if pd.api.types.is_bool_dtype(column.dtype) or not pd.api.types.is_numeric_dtype(
+            column.dtype
+        ):
+            return "categorical"
+        return "numeric"
 
 
 def _unassigned_last(column: pd.Series) -> pd.Series:
