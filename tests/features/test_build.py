@@ -45,15 +45,15 @@ def test_value_features_by_hand(features: pd.DataFrame) -> None:
     assert features.loc["c2", "distinct_stores"] == 2
 
 
-def test_non_buyer_gets_zero_counts_and_recency_since_observation_start(
+def test_non_buyer_gets_zero_counts_and_a_recency_beyond_every_buyer(
     features: pd.DataFrame,
 ) -> None:
     assert features.loc["c3", "frequency"] == 0
     assert features.loc["c3", "monetary_total"] == 0
     assert features.loc["c3", "distinct_stores"] == 0
     assert pd.isna(features.loc["c3", "basket_mean"])
-    # no sign-up date: observed since the first transaction in the data (03-01) -> 40 days
-    assert features.loc["c3", "recency_days"] == 40
+    # one day more than the whole period: first transaction (03-01) to the as-of day, 40 days
+    assert features.loc["c3", "recency_days"] == 41
 
 
 def test_spend_shares_use_store_category_then_line_category(features: pd.DataFrame) -> None:
@@ -143,7 +143,7 @@ def test_as_of_ignores_later_events(mall: Workspace) -> None:
     assert frame.loc["c1", "monetary_total"] == pytest.approx(180.0)
     assert frame.loc["c1", "recency_days"] == 5
     assert frame.loc["c2", "frequency"] == 0
-    assert frame.loc["c2", "recency_days"] == 14  # observed since the first purchase, 03-01
+    assert frame.loc["c2", "recency_days"] == 15  # the period since the first purchase + 1
     assert frame.loc["c1", "tenure_days"] == 74
 
 
@@ -228,7 +228,7 @@ def test_plain_connection_with_partial_tables(tmp_path: Path) -> None:
     # no basket, no store: one occasion per day
     assert frame.loc["x", "frequency"] == 2
     assert frame.loc["x", "basket_mean"] == pytest.approx(12.5)
-    assert frame.loc["y", "recency_days"] == 2
+    assert frame.loc["y", "recency_days"] == 3
     assert frame.loc["x", "tenure_days"] == 2  # first seen at its first purchase
     assert pd.isna(frame.loc["y", "tenure_days"])
 
@@ -246,3 +246,17 @@ def test_refuses_to_overwrite_a_workspace_table(mall: Workspace) -> None:
 def test_category_share_threshold_is_validated(mall: Workspace) -> None:
     with pytest.raises(ValueError, match=r"min_category_share_customers=1\.5"):
         build_customer_features(mall.connection, min_category_share_customers=1.5)
+
+
+def test_a_non_buyer_who_just_signed_up_is_less_recent_than_any_buyer() -> None:
+    con = duckdb.connect()
+    con.execute("CREATE TABLE customers (customer_id VARCHAR, signup_date DATE)")
+    con.execute("INSERT INTO customers VALUES ('buyer', '2023-01-01'), ('new', '2024-03-29')")
+    con.execute("CREATE TABLE transactions (customer_id VARCHAR, purchased_at TIMESTAMP, "
+                "amount DOUBLE)")
+    con.execute("INSERT INTO transactions VALUES ('buyer', '2024-01-01', 10), "
+                "('buyer', '2024-02-29', 10)")
+    frame = build_customer_features(con, as_of=datetime(2024, 3, 31), table_name=None)
+    recency = frame.set_index("customer_id")["recency_days"]
+    assert recency["buyer"] == 31
+    assert recency["new"] == 91  # 2024-01-01 to 2024-03-31 is 90 days, plus one

@@ -13,12 +13,19 @@ Definitions are in the modules that compute them: :mod:`mallseg.features.blocks.
 :mod:`mallseg.features.blocks.engagement` (campaigns). Across all of them:
 
 - ``as_of`` is the reference time: events after it are ignored (features can be rebuilt
-  as they were on a past day). By default it is the latest event in the data, not the
-  wall clock, so rebuilding gives the same numbers.
+  as they were on a past day). By default it is the latest event in the data, else the
+  latest sign-up, else today (:func:`~mallseg.features.reference_time.reference_time`):
+  ages, tenure and recency are those of the data's own time, and rebuilding gives the
+  same numbers.
 - Customers without any event in a table get 0 for counts and totals (``frequency``,
   ``monetary_total``, ``distinct_stores``, ``visits_per_month``, ``campaign_exposures``),
   NULL for shares, means and rates, which are undefined for them, and for
-  ``recency_days`` the days since their observation started.
+  ``recency_days`` one day more than the whole observed period.
+- Customer attributes (extra columns of the user's customer file) are features too
+  (:mod:`mallseg.features.blocks.attributes`).
+- :func:`build_features` also returns the :class:`~mallseg.features.schema.FeatureSchema`
+  of the build; given a schema, it computes exactly those features the same way, for
+  every customer or for a few (``customer_ids``).
 - ``tenure_days``: calendar days from ``signup_date`` (else the customer's first visit or
   purchase) to the as-of day, at least 0.
 - Spend-share categories bought by fewer than ``min_category_share_customers`` of the
@@ -38,8 +45,11 @@ Examples
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 
 import duckdb
@@ -47,19 +57,28 @@ import pandas as pd
 
 from mallseg.core.schema import CANONICAL_TABLES
 from mallseg.core.sql_text import quote_identifier
+from mallseg.features.blocks.attributes import (
+    PURCHASE_SHARE_PREFIX,
+    attribute_block,
+    derived_attribute_features,
+    read_attribute_specs,
+)
 from mallseg.features.blocks.block import BuildContext, FeatureBlock, at_least_zero
 from mallseg.features.blocks.demographics import demographic_block
-from mallseg.features.blocks.engagement import engagement_block
-from mallseg.features.blocks.value import SPEND_SHARE_PREFIX, value_block
-from mallseg.features.blocks.visits import visit_block
-from mallseg.features.catalog import FEATURES
-from mallseg.features.reference_time import as_naive_timestamp, latest_event_time
-from mallseg.features.sources import inspect_sources
+from mallseg.features.blocks.engagement import engagement_block, measure_engagement_parameters
+from mallseg.features.blocks.value import SPEND_SHARE_PREFIX, measure_value_parameters, value_block
+from mallseg.features.blocks.visits import first_visit_day, visit_block
+from mallseg.features.catalog import FEATURES, describe_feature
+from mallseg.features.reference_time import as_naive_timestamp, reference_time
+from mallseg.features.schema import AttributeSpec, BuildParameters, FeatureSchema
+from mallseg.features.sources import CanonicalSources, inspect_sources
 
 __all__ = [
     "DEFAULT_FEATURE_TABLE",
     "OTHER_CATEGORY",
+    "FeatureBuild",
     "build_customer_features",
+    "build_features",
     "fetch_frame",
     "stored_customer_features",
 ]
@@ -74,8 +93,17 @@ OTHER_CATEGORY = "other"
 
 _RESERVED_TABLES = frozenset(CANONICAL_TABLES) | {
     "workspace_meta", "quarantine", "ingest_log", "runs", "segment_assignments", "segments",
-    "audit_log",
+    "audit_log", "customer_attributes", "attribute_catalog", "run_snapshots",
 }
+_FILTER_TABLE = "_feature_customers"
+
+
+@dataclass(frozen=True)
+class FeatureBuild:
+    """The features of a build and the schema that says how they were computed."""
+
+    frame: pd.DataFrame
+    schema: FeatureSchema
 
 
 def build_customer_features(
@@ -87,6 +115,8 @@ def build_customer_features(
 ) -> pd.DataFrame:
     """Compute one row of features per customer from the canonical tables in ``connection``.
 
+    The frame of :func:`build_features` (which also returns the schema).
+
     Parameters
     ----------
     connection:
@@ -94,7 +124,7 @@ def build_customer_features(
     as_of:
         Reference time for recency and tenure; events after it are ignored. A day means
         its midnight; an aware time is taken in UTC. Default: the latest event timestamp
-        in the data (else the latest sign-up day).
+        in the data, else the latest sign-up day, else today.
     min_category_share_customers:
         A category gets its own ``spend_share_<category>`` only when at least this share
         (0-1) of the customers with categorised purchases bought in it; rarer ones are
@@ -129,7 +159,58 @@ def build_customer_features(
     >>> features[["customer_id", "recency_days", "frequency", "basket_mean"]]
       customer_id  recency_days  frequency  basket_mean
     0           a             0          2         20.0
-    1           b            10          0          NaN
+    1           b            11          0          NaN
+    """
+    return build_features(
+        connection, as_of=as_of, min_category_share_customers=min_category_share_customers,
+        table_name=table_name,
+    ).frame
+
+
+def build_features(
+    connection: duckdb.DuckDBPyConnection,
+    *,
+    as_of: datetime | date | None = None,
+    schema: FeatureSchema | None = None,
+    customer_ids: Sequence[str] | None = None,
+    min_category_share_customers: float = 0.01,
+    table_name: str | None = None,
+) -> FeatureBuild:
+    """Compute the per-customer features and the schema they were computed with.
+
+    Parameters
+    ----------
+    connection, as_of, min_category_share_customers, table_name:
+        As in :func:`build_customer_features` (``table_name`` stores nothing by default).
+    schema:
+        A schema from an earlier build (a run's): the same reference time, data-wide
+        quantities and features, computed the same way; ``as_of`` must then be None.
+    customer_ids:
+        Compute the features of these customers only, from their own rows (with
+        ``schema``, the result equals those customers' rows of a full build).
+
+    Raises
+    ------
+    ValueError
+        As :func:`build_customer_features`; also when both ``schema`` and ``as_of`` are
+        given.
+
+    Examples
+    --------
+    >>> import duckdb
+    >>> con = duckdb.connect()
+    >>> _ = con.execute("CREATE TABLE customers (customer_id VARCHAR, birth_year INTEGER, "
+    ...                 "signup_date DATE)")
+    >>> _ = con.execute("INSERT INTO customers VALUES ('a', 1957, '2012-09-04'), "
+    ...                 "('b', 1990, '2014-06-29')")
+    >>> build = build_features(con)
+    >>> build.frame[["customer_id", "age", "tenure_days"]].values.tolist()
+    [['a', 57, 663], ['b', 24, 0]]
+    >>> build.schema.sentence()
+    'Features as of 2014-06-29 (the latest sign-up in the data).'
+    >>> again = build_features(con, schema=build.schema, customer_ids=["b"])
+    >>> again.frame[["customer_id", "age"]].values.tolist()
+    [['b', 24]]
     """
     if not 0.0 <= min_category_share_customers <= 1.0:
         raise ValueError(
@@ -141,14 +222,50 @@ def build_customer_features(
             f"table_name={table_name!r} is a workspace table; choose another name "
             f"(default {DEFAULT_FEATURE_TABLE!r})"
         )
-    sources = inspect_sources(connection)
-    if not sources.has("customers"):
-        raise ValueError("Required table customers missing or empty: ingest customers first")
-    reference = (
-        as_naive_timestamp(as_of) if as_of is not None else latest_event_time(connection, sources)
-    )
+    if schema is not None and as_of is not None:
+        raise ValueError("give either schema or as_of: a schema carries its reference time")
+    customer_filter = None
+    if customer_ids is not None:
+        connection.register(_FILTER_TABLE, pd.DataFrame({"customer_id": list(customer_ids)},
+                                                        dtype="string"))
+        customer_filter = f"SELECT CAST(customer_id AS VARCHAR) FROM {_FILTER_TABLE}"
+    try:
+        sources = inspect_sources(connection, customer_filter=customer_filter)
+        if not sources.has("customers"):
+            if customer_ids is not None:
+                return FeatureBuild(_empty_frame(schema), schema or FeatureSchema(None))
+            raise ValueError("Required table customers missing or empty: ingest customers first")
+        return _build(connection, sources, as_of, schema, min_category_share_customers,
+                      table_name)
+    finally:
+        if customer_ids is not None:
+            connection.unregister(_FILTER_TABLE)
+
+
+def _build(
+    connection: duckdb.DuckDBPyConnection, sources: CanonicalSources,
+    as_of: datetime | date | None, schema: FeatureSchema | None, min_share: float,
+    table_name: str | None,
+) -> FeatureBuild:
+    if schema is not None:
+        reference, source = schema.as_of, schema.reference
+    elif as_of is not None:
+        reference, source = as_naive_timestamp(as_of), "given"
+    else:
+        reference, source = reference_time(connection, sources)
     ctx = BuildContext(connection=connection, sources=sources, as_of=reference)
+    parameters = schema.parameters if schema is not None else _measure(ctx)
+    ctx = BuildContext(connection, sources, reference, parameters)
+    reserved = frozenset(FEATURES) | {"purchases_total"}
+    specs = list(schema.attributes) if schema is not None else (
+        read_attribute_specs(connection, reserved) if sources.attributes else []
+    )
+    has_transactions = sources.has("transactions") or bool(
+        schema and "basket_mean" in schema.features
+    )
     blocks = [demographic_block(ctx)]
+    if specs:
+        blocks.append(attribute_block(ctx, specs, has_transactions=has_transactions))
     if sources.has("transactions"):
         blocks.append(value_block(ctx))
     if sources.has("visits"):
@@ -159,7 +276,11 @@ def build_customer_features(
     stage = f"mallseg_feature_stage_{uuid.uuid4().hex[:12]}"
     connection.execute(f"CREATE TEMP TABLE {stage} AS {_stage_sql(ctx, blocks)}")
     try:
-        select = _final_select(connection, stage, min_category_share_customers)
+        if schema is None:
+            select, features, kept = _fresh_select(connection, stage, min_share)
+        else:
+            select = _schema_select(connection, stage, schema)
+            features, kept = list(schema.features), list(schema.kept_categories)
         if table_name is None:
             frame = fetch_frame(connection, f"{select} ORDER BY customer_id")
         else:
@@ -170,14 +291,23 @@ def build_customer_features(
             frame = fetch_frame(connection, f"SELECT * FROM {target} ORDER BY customer_id")
     finally:
         connection.execute(f"DROP TABLE IF EXISTS {stage}")
-    logger.info(
-        "built %d features for %d customers as of %s%s",
-        frame.shape[1] - 1,
-        len(frame),
-        reference,
-        f" into table {table_name}" if table_name else "",
-    )
-    return frame
+    if schema is None:
+        schema = _describe_schema(connection, reference, source, parameters, kept, specs,
+                                  features, has_transactions)
+    logger.info("built %d features for %d customers as of %s", frame.shape[1] - 1, len(frame),
+                reference)
+    return FeatureBuild(frame, schema)
+
+
+def _measure(ctx: BuildContext) -> BuildParameters:
+    values: dict[str, object] = {}
+    if ctx.sources.has("transactions"):
+        values.update(measure_value_parameters(ctx))
+    if ctx.sources.has("visits"):
+        values["visits_start"] = first_visit_day(ctx)
+    if ctx.sources.has("exposures"):
+        values.update(measure_engagement_parameters(ctx))
+    return BuildParameters(**values)  # type: ignore[arg-type]
 
 
 def _stage_sql(ctx: BuildContext, blocks: list[FeatureBlock]) -> str:
@@ -203,14 +333,16 @@ def _stage_sql(ctx: BuildContext, blocks: list[FeatureBlock]) -> str:
     )
 
 
-def _final_select(
+def _stage_columns(connection: duckdb.DuckDBPyConnection, stage: str) -> list[str]:
+    return [str(r[0]) for r in connection.execute(f"DESCRIBE {stage}").fetchall()
+            if r[0] != "customer_id"]
+
+
+def _fresh_select(
     connection: duckdb.DuckDBPyConnection, stage: str, min_category_share: float
-) -> str:
-    names = [
-        str(r[0])
-        for r in connection.execute(f"DESCRIBE {stage}").fetchall()
-        if r[0] != "customer_id"
-    ]
+) -> tuple[str, list[str], list[str]]:
+    """The final SELECT of a first build: features with a value, rare categories merged."""
+    names = _stage_columns(connection, stage)
     shares = [n for n in names if n.startswith(SPEND_SHARE_PREFIX)]
     probes = [f'count("{n}")' for n in names]
     probes += [f'count(*) FILTER (WHERE "{n}" > 0)' for n in shares]
@@ -240,7 +372,92 @@ def _final_select(
         logger.info("left out features with no value for any customer: %s", ", ".join(dropped))
     ordered = _output_order(list(expressions))
     items = ", ".join(f'{expressions[n]} AS "{n}"' for n in ordered)
-    return f"SELECT customer_id, {items} FROM {stage}"
+    kept_categories = [n.removeprefix(SPEND_SHARE_PREFIX) for n in kept]
+    return f"SELECT customer_id, {items} FROM {stage}", ordered, kept_categories
+
+
+def _schema_select(
+    connection: duckdb.DuckDBPyConnection, stage: str, schema: FeatureSchema
+) -> str:
+    """The final SELECT of a build with a schema: exactly its features, merged the same way."""
+    names = set(_stage_columns(connection, stage))
+    other = f"{SPEND_SHARE_PREFIX}{OTHER_CATEGORY}"
+    kept = {f"{SPEND_SHARE_PREFIX}{c}" for c in schema.kept_categories}
+    items = []
+    for feature in schema.features:
+        if feature == other and other not in kept:
+            merged = [f'coalesce("{n}", 0)' for n in sorted(names)
+                      if n.startswith(SPEND_SHARE_PREFIX) and n not in kept]
+            categorised = [f'"{n}"' for n in sorted(names) if n.startswith(SPEND_SHARE_PREFIX)]
+            expression = (f"CASE WHEN coalesce({', '.join(categorised)}) IS NOT NULL THEN "
+                          f"{' + '.join(merged)} END") if merged else "CAST(NULL AS DOUBLE)"
+        elif feature in names:
+            expression = f'"{feature}"'
+        else:
+            kind = schema.kinds.get(feature, "numeric")
+            expression = "CAST(NULL AS VARCHAR)" if kind == "categorical" else \
+                "CAST(NULL AS DOUBLE)"
+        items.append(f'{expression} AS "{feature}"')
+    return f"SELECT customer_id, {', '.join(items)} FROM {stage}" if items else \
+        f"SELECT customer_id FROM {stage}"
+
+
+def _describe_schema(
+    connection: duckdb.DuckDBPyConnection, reference: datetime | None, source: str,
+    parameters: BuildParameters, kept: list[str], specs: list[AttributeSpec],
+    features: list[str], has_transactions: bool,
+) -> FeatureSchema:
+    place = _place_noun(connection)
+    kinds: dict[str, str] = {}
+    meanings: dict[str, str] = {}
+    derived = {name: (kind, meaning) for name, _, kind, meaning in
+               derived_attribute_features(specs, has_transactions=has_transactions)}
+    by_feature = {spec.feature: spec for spec in specs}
+    for feature in features:
+        if feature in by_feature:
+            kinds[feature] = by_feature[feature].kind
+            meanings[feature] = by_feature[feature].meaning or feature.replace("_", " ")
+        elif feature in derived:
+            kinds[feature], meanings[feature] = derived[feature]
+        elif feature.startswith(PURCHASE_SHARE_PREFIX):
+            kinds[feature] = "share"
+        else:
+            try:
+                spec = describe_feature(feature)
+            except KeyError:
+                kinds[feature] = "numeric"
+                continue
+            kinds[feature] = spec.kind
+            if feature == "distinct_stores" and place != "store":
+                meanings[feature] = f"Distinct {place}s bought from"
+    return FeatureSchema(
+        as_of=reference, reference=source, parameters=parameters,
+        kept_categories=tuple(kept), attributes=tuple(specs), features=tuple(features),
+        kinds=kinds, meanings=meanings, vocabulary={"place": place},
+    )
+
+
+def _place_noun(connection: duckdb.DuckDBPyConnection) -> str:
+    """What the places bought from are, judged by the source column of ``store_id``."""
+    try:
+        rows = connection.execute(
+            "SELECT column_mapping FROM ingest_log WHERE table_name = 'transactions' "
+            "AND status = 'complete' ORDER BY finished_at DESC LIMIT 1"
+        ).fetchall()
+    except duckdb.Error:
+        return "store"
+    if not rows or not rows[0][0]:
+        return "store"
+    source = str(json.loads(rows[0][0]).get("store_id", "")).lower()
+    for word in ("mall", "branch", "outlet", "site"):
+        if word in source:
+            return word
+    return "store"
+
+
+def _empty_frame(schema: FeatureSchema | None) -> pd.DataFrame:
+    columns = ["customer_id", *(schema.features if schema else ())]
+    return pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
 
 
 def _output_order(names: list[str]) -> list[str]:

@@ -11,7 +11,7 @@ Examples
 >>> describe_feature("spend_share_apparel").kind
 'share'
 >>> describe_feature("spend_share_apparel").meaning
-'Share of spend in apparel stores'
+'Share of spend on apparel'
 """
 
 from __future__ import annotations
@@ -71,6 +71,8 @@ FEATURES: dict[str, FeatureSpec] = {
               "transactions"),
         _spec("distinct_stores", "Distinct stores bought from", "stores", "count",
               "transactions"),
+        _spec("purchases_total", "Purchases over all channels (from the customer file)",
+              "purchases", "count", "customers"),
         # visits
         _spec("visits_per_month", "Visits to the mall per month", "visits / month", "rate",
               "visits"),
@@ -105,7 +107,10 @@ FEATURES: dict[str, FeatureSpec] = {
 
 FEATURE_FAMILIES: dict[str, FeatureSpec] = {
     "spend_share_": _spec(
-        "spend_share_", "Share of spend in {member} stores", "share", "share", "transactions"
+        "spend_share_", "Share of spend on {member}", "share", "share", "transactions"
+    ),
+    "purchase_share_": _spec(
+        "purchase_share_", "Share of purchases through {member}", "share", "share", "customers"
     ),
 }
 """Families of features: prefix -> template whose meaning has a ``{member}`` placeholder."""

@@ -20,7 +20,11 @@ from collections.abc import Iterable, Sequence
 
 from mallseg.features.catalog import FEATURE_FAMILIES, describe_feature
 
-__all__ = ["LENSES", "resolve_lens"]
+__all__ = ["ATTRIBUTES", "LENSES", "default_lens", "resolve_lens"]
+
+ATTRIBUTES = "@attributes"
+"""Lens entry standing for every customer attribute of the data (extra columns of the
+user's customer file), except the wide columns whose totals and shares are in the lens."""
 
 LENSES: dict[str, tuple[str, ...]] = {
     "classic": ("annual_income", "spending_score"),
@@ -38,6 +42,19 @@ LENSES: dict[str, tuple[str, ...]] = {
         "spend_share_",
     ),
     "value": ("recency_days", "frequency", "monetary_total", "basket_mean"),
+    "profile": (
+        "age",
+        "gender",
+        "annual_income",
+        "family_size",
+        "loyalty_tier",
+        "tenure_days",
+        "monetary_total",
+        "spend_share_",
+        "purchases_total",
+        "purchase_share_",
+        ATTRIBUTES,
+    ),
     "engagement": (
         "visits_per_month",
         "repeat_visit_rate",
@@ -51,7 +68,13 @@ LENSES: dict[str, tuple[str, ...]] = {
 """Built-in lenses by name."""
 
 
-def resolve_lens(lens: str | Sequence[str], available: Iterable[str]) -> list[str]:
+def resolve_lens(
+    lens: str | Sequence[str],
+    available: Iterable[str],
+    *,
+    attributes: Iterable[str] = (),
+    summarised: Iterable[str] = (),
+) -> list[str]:
     """Return the features of ``lens`` that are present in ``available``, in lens order.
 
     Parameters
@@ -60,6 +83,11 @@ def resolve_lens(lens: str | Sequence[str], available: Iterable[str]) -> list[st
         A built-in lens name, or a custom list of feature names and family prefixes.
     available:
         Column names of the customer feature table.
+    attributes:
+        The features that are customer attributes (what ``@attributes`` stands for).
+    summarised:
+        Attributes already summarised by other features of the lens (wide spend columns,
+        whose total and shares are features): left out of ``@attributes``.
 
     Raises
     ------
@@ -69,6 +97,8 @@ def resolve_lens(lens: str | Sequence[str], available: Iterable[str]) -> list[st
     """
     available_list = list(available)
     present = set(available_list)
+    attribute_list = [a for a in attributes if a in present]
+    skipped = set(summarised)
     if isinstance(lens, str):
         if lens not in LENSES:
             known = ", ".join(sorted(LENSES))
@@ -78,12 +108,19 @@ def resolve_lens(lens: str | Sequence[str], available: Iterable[str]) -> list[st
     else:
         wanted = list(lens)
         lens_name = "custom"
-        for name in wanted:
-            if name not in FEATURE_FAMILIES and name not in present:
-                describe_feature(name)  # raises KeyError for a name nobody knows
+        unknown = [n for n in wanted if n not in FEATURE_FAMILIES and n not in present
+                   and n != ATTRIBUTES and not _documented(n)]
+        if unknown:
+            names = [c for c in available_list if c != "customer_id"]
+            raise ValueError(
+                f"unknown feature {unknown[0]!r} in the lens: this data has "
+                f"{', '.join(names)} (and families {', '.join(FEATURE_FAMILIES)})"
+            )
     chosen: list[str] = []
     for name in wanted:
-        if name in FEATURE_FAMILIES:
+        if name == ATTRIBUTES:
+            chosen.extend(a for a in attribute_list if a not in chosen and a not in skipped)
+        elif name in FEATURE_FAMILIES:
             chosen.extend(c for c in available_list if c.startswith(name) and c not in chosen)
         elif name in present and name not in chosen:
             chosen.append(name)
@@ -96,6 +133,14 @@ def resolve_lens(lens: str | Sequence[str], available: Iterable[str]) -> list[st
     return chosen
 
 
+def _documented(name: str) -> bool:
+    try:
+        describe_feature(name)
+    except KeyError:
+        return False
+    return True
+
+
 def _source_of(name: str) -> str:
     try:
         return describe_feature(name).source
@@ -103,12 +148,13 @@ def _source_of(name: str) -> str:
         return FEATURE_FAMILIES[name].source if name in FEATURE_FAMILIES else "unknown"
 
 
-def default_lens(available: Iterable[str]) -> str:
+def default_lens(available: Iterable[str], attributes: Iterable[str] = ()) -> str:
     """The richest built-in lens this data supports.
 
     Behaviour when there are visits (how people use the mall), then the classic
-    income x spending-score view, then value (RFM) when there are purchases, else
-    demographics.
+    income x spending-score view, then the customer profile when the customer file brought
+    at least three attributes of its own (spend per category, counts, household,
+    education...), then value (RFM) when there are purchases, else demographics.
 
     >>> default_lens(["customer_id", "annual_income", "spending_score", "age"])
     'classic'
@@ -116,12 +162,17 @@ def default_lens(available: Iterable[str]) -> str:
     'behavioural'
     >>> default_lens(["customer_id", "age", "gender"])
     'demographic'
+    >>> default_lens(["customer_id", "age", "kidhome", "education", "mnt_wines"],
+    ...              attributes=["kidhome", "education", "mnt_wines"])
+    'profile'
     """
     present = set(available)
     if "visits_per_month" in present:
         return "behavioural"
     if {"annual_income", "spending_score"} <= present:
         return "classic"
+    if len([a for a in attributes if a in present]) >= 3:
+        return "profile"
     if "monetary_total" in present:
         return "value"
     return "demographic"

@@ -24,7 +24,7 @@ import duckdb
 
 from mallseg.features.sources import CanonicalSources
 
-__all__ = ["EVENT_TIME_COLUMNS", "as_naive_timestamp", "latest_event_time"]
+__all__ = ["EVENT_TIME_COLUMNS", "as_naive_timestamp", "latest_event_time", "reference_time"]
 
 EVENT_TIME_COLUMNS: dict[str, tuple[str, ...]] = {
     "visits": ("entered_at",),
@@ -59,6 +59,44 @@ def latest_event_time(
         ]
         latest = _latest(connection, signups)
     return latest
+
+
+def reference_time(
+    connection: duckdb.DuckDBPyConnection, sources: CanonicalSources
+) -> tuple[datetime, str]:
+    """The time features are computed as of, and where it came from.
+
+    The latest event in the data ("latest event"), else the latest sign-up ("latest
+    sign-up"), else the start of today in UTC ("today"): ages, tenure and recency are
+    then those of the data's own time, not of the day the command runs.
+
+    Examples
+    --------
+    >>> import duckdb
+    >>> from mallseg.features.sources import inspect_sources
+    >>> con = duckdb.connect()
+    >>> _ = con.execute("CREATE TABLE customers (customer_id VARCHAR, signup_date DATE)")
+    >>> _ = con.execute("INSERT INTO customers VALUES ('c1', '2014-06-29')")
+    >>> reference_time(con, inspect_sources(con))
+    (datetime.datetime(2014, 6, 29, 0, 0), 'latest sign-up')
+    """
+    events = [
+        f"SELECT max({column}) AS t FROM {sources.relation(table)}"
+        for table, columns in EVENT_TIME_COLUMNS.items()
+        if sources.has(table)
+        for column in columns
+    ]
+    latest = _latest(connection, events)
+    if latest is not None:
+        return latest, "latest event"
+    if sources.has("customers"):
+        signups = [f"SELECT CAST(max(signup_date) AS TIMESTAMP) AS t "
+                   f"FROM {sources.relation('customers')}"]
+        latest = _latest(connection, signups)
+        if latest is not None:
+            return latest, "latest sign-up"
+    today = datetime.now(UTC).date()
+    return datetime(today.year, today.month, today.day), "today"
 
 
 def _latest(connection: duckdb.DuckDBPyConnection, parts: list[str]) -> datetime | None:

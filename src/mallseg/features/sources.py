@@ -52,6 +52,11 @@ class CanonicalSources:
 
     present: frozenset[str]
     columns: dict[str, dict[str, str]] = field(default_factory=dict)
+    customer_filter: str | None = None
+    """A SELECT of customer ids: every table with a ``customer_id`` is read for those only
+    (features of a few customers, recomputed from their own rows)."""
+    attributes: bool = False
+    """Whether the workspace holds customer attributes."""
 
     def has(self, table: str) -> bool:
         """Whether ``table`` exists and holds rows."""
@@ -83,16 +88,37 @@ class CanonicalSources:
                 items.append(f'CAST("{col.name}" AS {col.sql_type}) AS {col.name}')
             else:
                 items.append(f'"{col.name}"')
-        return f'(SELECT {", ".join(items)} FROM "{table}")'
+        where = ""
+        keyed = "customer_id" in CANONICAL_TABLES[table].column_names
+        if self.customer_filter is not None and keyed:
+            where = f" WHERE customer_id IN ({self.customer_filter})"
+        return f'(SELECT {", ".join(items)} FROM "{table}"{where})'
 
 
-def inspect_sources(connection: duckdb.DuckDBPyConnection) -> CanonicalSources:
+    def attribute_relation(self, table: str) -> str:
+        """SQL reading the customer-attribute table (``table``), filtered like the others.
+
+        >>> sources = CanonicalSources(frozenset(), customer_filter="SELECT 7")
+        >>> print(sources.attribute_relation("a"))
+        (SELECT customer_id, attribute, number, text FROM "a" WHERE customer_id IN (SELECT 7))
+        """
+        where = (f" WHERE customer_id IN ({self.customer_filter})"
+                 if self.customer_filter is not None else "")
+        return f'(SELECT customer_id, attribute, number, text FROM "{table}"{where})'
+
+
+def inspect_sources(
+    connection: duckdb.DuckDBPyConnection, *, customer_filter: str | None = None
+) -> CanonicalSources:
     """Find the canonical tables in the current schema of ``connection`` that hold rows.
 
     Parameters
     ----------
     connection:
         An open DuckDB connection, typically a workspace's ``.connection``.
+    customer_filter:
+        A SELECT of customer ids to restrict every customer table to (see
+        :attr:`CanonicalSources.customer_filter`).
 
     Returns
     -------
@@ -110,9 +136,14 @@ def inspect_sources(connection: duckdb.DuckDBPyConnection) -> CanonicalSources:
         "WHERE database_name = current_database() AND schema_name = current_schema()"
     ).fetchall()
     columns: dict[str, dict[str, str]] = {}
+    has_attributes = False
     for table, column, data_type in rows:
         if table in CANONICAL_TABLES:
             columns.setdefault(table, {})[column] = data_type
+        has_attributes = has_attributes or table == "customer_attributes"
+    if has_attributes:
+        found = connection.execute("SELECT EXISTS (SELECT 1 FROM customer_attributes)").fetchall()
+        has_attributes = bool(found[0][0])
     present = set()
     for table in columns:
         rows = connection.execute(f'SELECT EXISTS (SELECT 1 FROM "{table}")').fetchall()
@@ -121,4 +152,6 @@ def inspect_sources(connection: duckdb.DuckDBPyConnection) -> CanonicalSources:
     return CanonicalSources(
         present=frozenset(present),
         columns={t: cols for t, cols in columns.items() if t in present},
+        customer_filter=customer_filter,
+        attributes=has_attributes,
     )

@@ -21,12 +21,13 @@ Examples
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
 import duckdb
 
+from mallseg.features.schema import BuildParameters
 from mallseg.features.sources import CanonicalSources
 
 __all__ = [
@@ -88,6 +89,9 @@ class BuildContext:
     as_of:
         Reference time; events after it are ignored. ``None`` only when the data holds
         no timestamp at all.
+    parameters:
+        Data-wide quantities (first purchase and visit days, categories, zones), measured
+        on the whole data or taken from a run's feature schema.
 
     Examples
     --------
@@ -101,6 +105,7 @@ class BuildContext:
     connection: duckdb.DuckDBPyConnection | None
     sources: CanonicalSources
     as_of: datetime | None
+    parameters: BuildParameters = field(default_factory=BuildParameters)
 
     @property
     def as_of_sql(self) -> str:

@@ -16,11 +16,14 @@ Examples
 --------
 >>> import duckdb
 >>> from datetime import datetime
+>>> from mallseg.features.schema import BuildParameters
 >>> from mallseg.features.sources import inspect_sources
 >>> con = duckdb.connect()
 >>> _ = con.execute("CREATE TABLE exposures (customer_id VARCHAR, responded BOOLEAN)")
 >>> _ = con.execute("INSERT INTO exposures VALUES ('c1', true)")
->>> engagement_block(BuildContext(con, inspect_sources(con), None)).feature_names
+>>> ctx = BuildContext(con, inspect_sources(con), None)
+>>> parameters = BuildParameters(**measure_engagement_parameters(ctx))
+>>> engagement_block(BuildContext(con, ctx.sources, None, parameters)).feature_names
 ('campaign_exposures', 'campaign_response_rate')
 """
 
@@ -28,7 +31,23 @@ from __future__ import annotations
 
 from mallseg.features.blocks.block import BuildContext, FeatureBlock
 
-__all__ = ["engagement_block"]
+__all__ = ["engagement_block", "measure_engagement_parameters"]
+
+
+def measure_engagement_parameters(ctx: BuildContext) -> dict[str, bool]:
+    """Whether the exposures record responses and redemptions at all.
+
+    >>> import duckdb
+    >>> from mallseg.features.sources import inspect_sources
+    >>> con = duckdb.connect()
+    >>> _ = con.execute("CREATE TABLE exposures (customer_id VARCHAR, responded BOOLEAN)")
+    >>> _ = con.execute("INSERT INTO exposures VALUES ('c1', true)")
+    >>> measure_engagement_parameters(BuildContext(con, inspect_sources(con), None))
+    {'has_responses': True, 'has_redemptions': False}
+    """
+    exposures = ctx.sources.relation("exposures")
+    recorded = ctx.row(f"SELECT count(responded), count(redeemed_at) FROM {exposures}")
+    return {"has_responses": bool(recorded[0]), "has_redemptions": bool(recorded[1])}
 
 
 def engagement_block(ctx: BuildContext) -> FeatureBlock:
@@ -45,8 +64,8 @@ def engagement_block(ctx: BuildContext) -> FeatureBlock:
     ('campaign_exposures',)
     """
     exposures = ctx.sources.relation("exposures")
-    recorded = ctx.row(f"SELECT count(responded), count(redeemed_at) FROM {exposures}")
-    has_responses, has_redemptions = bool(recorded[0]), bool(recorded[1])
+    has_responses = ctx.parameters.has_responses
+    has_redemptions = ctx.parameters.has_redemptions
     aggregate = f"""
         SELECT customer_id,
             count(*) AS received,

@@ -16,9 +16,9 @@ the total spend but are not purchases.
   10,000 occasions).
 - ``basket_mean``: ``monetary_total / frequency``; NULL when ``frequency`` is 0.
 - ``recency_days``: calendar days from the last purchase to the as-of day. For a customer
-  who never bought: days from the start of their observation (the later of their
-  ``signup_date`` and the first transaction date in the data), so non-buyers rank as the
-  least recent rather than being imputed as typical.
+  who never bought: one day more than the whole observed period (from the first
+  transaction date in the data to the as-of day), so that every non-buyer ranks as less
+  recent than every buyer, however recently they signed up.
 - ``distinct_stores``: distinct ``store_id`` among purchase lines (left out when no line
   names its store).
 - ``spend_share_<category>``: purchase spend in the category / purchase spend in any known
@@ -31,12 +31,15 @@ the total spend but are not purchases.
 Examples
 --------
 >>> import duckdb
+>>> from mallseg.features.schema import BuildParameters
 >>> from mallseg.features.sources import inspect_sources
 >>> con = duckdb.connect()
 >>> _ = con.execute("CREATE TABLE transactions (customer_id VARCHAR, purchased_at TIMESTAMP, "
 ...                 "amount DOUBLE, category VARCHAR)")
 >>> _ = con.execute("INSERT INTO transactions VALUES ('c1', '2024-01-01', 5, 'Food & Drink')")
->>> value_block(BuildContext(con, inspect_sources(con), None)).feature_names
+>>> ctx = BuildContext(con, inspect_sources(con), None)
+>>> parameters = BuildParameters(**measure_value_parameters(ctx))
+>>> value_block(BuildContext(con, ctx.sources, None, parameters)).feature_names
 ('recency_days', 'frequency', 'monetary_total', 'basket_mean', 'spend_share_food_drink')
 """
 
@@ -55,7 +58,7 @@ from mallseg.features.blocks.block import (
 )
 from mallseg.features.category_names import normalise_category
 
-__all__ = ["OCCASION_KEY", "SPEND_SHARE_PREFIX", "value_block"]
+__all__ = ["OCCASION_KEY", "SPEND_SHARE_PREFIX", "measure_value_parameters", "value_block"]
 
 SPEND_SHARE_PREFIX = "spend_share_"
 """Prefix of the spend-share feature family."""
@@ -76,26 +79,18 @@ def value_block(ctx: BuildContext) -> FeatureBlock:
     """
     sources = ctx.sources
     tx = sources.relation("transactions")
-    store_info: dict[str, tuple[str | None, str | None]] = {}
-    if sources.has("stores"):
-        for store_id, category, zone in _rows(
-            ctx, f"SELECT store_id, category, zone FROM {sources.relation('stores')}"
-        ):
-            store_info[str(store_id)] = (category, zone)
-    line_categories = [
-        str(r[0])
-        for r in _rows(ctx, f"SELECT DISTINCT category FROM {tx} WHERE category IS NOT NULL")
-    ]
+    store_info = _store_info(ctx)
     bought_at = sorted(
         str(r[0])
         for r in _rows(ctx, f"SELECT DISTINCT store_id FROM {tx} WHERE store_id IS NOT NULL")
     )
-    store_categories = {c for c, _ in store_info.values() if c is not None}
-    categories = sorted(
-        {normalise_category(c) for c in store_categories | set(line_categories)} - {""}
-    )
+    categories = list(ctx.parameters.categories)
     category_code = {name: code for code, name in enumerate(categories)}
-    zones = sorted({z for s in bought_at if (z := store_info.get(s, (None, None))[1])})
+    zones = list(ctx.parameters.zones)
+    line_categories = [
+        str(r[0])
+        for r in _rows(ctx, f"SELECT DISTINCT category FROM {tx} WHERE category IS NOT NULL")
+    ]
 
     # one row per store seen in transactions: its integer code, category and zone codes
     store_map = []
@@ -166,7 +161,7 @@ def value_block(ctx: BuildContext) -> FeatureBlock:
         ) AS occasions ON occasions.customer_id = totals.customer_id"""
 
     columns = [
-        ("recency_days", _recency(ctx, tx)),
+        ("recency_days", _recency(ctx)),
         ("frequency", "coalesce(val.frequency, 0)"),
         ("monetary_total", "coalesce(val.monetary_total, 0)"),
         ("basket_mean", "val.monetary_total / nullif(val.frequency, 0)"),
@@ -192,6 +187,52 @@ OCCASION_KEY = (
     "CASE WHEN basket_id IS NULL THEN store_id END)"
 )
 """A purchase occasion: its basket, else its (day, store), as a 64-bit hash."""
+
+
+def measure_value_parameters(ctx: BuildContext) -> dict[str, Any]:
+    """The data-wide quantities the value features need: first purchase day, categories, zones.
+
+    Examples
+    --------
+    >>> import duckdb
+    >>> from mallseg.features.sources import inspect_sources
+    >>> con = duckdb.connect()
+    >>> _ = con.execute("CREATE TABLE transactions (customer_id VARCHAR, purchased_at "
+    ...                 "TIMESTAMP, amount DOUBLE, category VARCHAR)")
+    >>> _ = con.execute("INSERT INTO transactions VALUES ('c', '2024-01-05', 5, 'Toys')")
+    >>> measure_value_parameters(BuildContext(con, inspect_sources(con), None))["categories"]
+    ('toys',)
+    """
+    tx = ctx.sources.relation("transactions")
+    store_info = _store_info(ctx)
+    line_categories = {
+        str(r[0])
+        for r in _rows(ctx, f"SELECT DISTINCT category FROM {tx} WHERE category IS NOT NULL")
+    }
+    store_categories = {c for c, _ in store_info.values() if c is not None}
+    categories = tuple(sorted(
+        {normalise_category(c) for c in store_categories | line_categories} - {""}
+    ))
+    bought_at = {
+        str(r[0])
+        for r in _rows(ctx, f"SELECT DISTINCT store_id FROM {tx} WHERE store_id IS NOT NULL")
+    }
+    zones = tuple(sorted({z for s in bought_at if (z := store_info.get(s, (None, None))[1])}))
+    start = None
+    if ctx.connection is not None:
+        first = ctx.scalar(f"SELECT min(purchased_at) FROM {tx} WHERE {ctx.until('purchased_at')}")
+        start = first.date() if isinstance(first, datetime) else None
+    return {"transactions_start": start, "categories": categories, "zones": zones}
+
+
+def _store_info(ctx: BuildContext) -> dict[str, tuple[str | None, str | None]]:
+    info: dict[str, tuple[str | None, str | None]] = {}
+    if ctx.sources.has("stores"):
+        for store_id, category, zone in _rows(
+            ctx, f"SELECT store_id, category, zone FROM {ctx.sources.relation('stores')}"
+        ):
+            info[str(store_id)] = (category, zone)
+    return info
 
 
 def _rows(ctx: BuildContext, sql: str) -> list[tuple[Any, ...]]:
@@ -224,16 +265,15 @@ def _store_words(stores: int) -> list[str]:
     ]
 
 
-def _recency(ctx: BuildContext, tx: str) -> str:
-    if ctx.as_of is None:
+def _recency(ctx: BuildContext) -> str:
+    start = ctx.parameters.transactions_start
+    if ctx.as_of is None or start is None:
         return "CAST(NULL AS BIGINT)"
-    start = ctx.scalar(f"SELECT min(purchased_at) FROM {tx} WHERE {ctx.until('purchased_at')}")
-    if not isinstance(start, datetime):
-        return "CAST(NULL AS BIGINT)"
-    first = sql_date(start.date())
-    observed_from = f"greatest(coalesce(c.signup_date, {first}), {first})"
-    last = f"coalesce(CAST(val.last_purchase_at AS DATE), {observed_from})"
-    return at_least_zero(f"date_diff('day', {last}, {ctx.as_of_date_sql})")
+    bought = at_least_zero(
+        f"date_diff('day', CAST(val.last_purchase_at AS DATE), {ctx.as_of_date_sql})"
+    )
+    never = f"date_diff('day', {sql_date(start)}, {ctx.as_of_date_sql}) + 1"
+    return f"CASE WHEN val.last_purchase_at IS NULL THEN {never} ELSE {bought} END"
 
 
 def _favourite_zone(zones: list[str]) -> str:

@@ -40,7 +40,7 @@ from datetime import date, datetime
 
 from mallseg.features.blocks.block import BuildContext, FeatureBlock, sql_date
 
-__all__ = ["DAYS_PER_MONTH", "REPEAT_WINDOW_DAYS", "visit_block"]
+__all__ = ["DAYS_PER_MONTH", "REPEAT_WINDOW_DAYS", "first_visit_day", "visit_block"]
 
 DAYS_PER_MONTH = 30.4375
 """Mean length of a Gregorian month in days."""
@@ -64,8 +64,7 @@ def visit_block(ctx: BuildContext) -> FeatureBlock:
     True
     """
     visits = ctx.sources.relation("visits")
-    start = ctx.scalar(f"SELECT min(entered_at) FROM {visits} WHERE {ctx.until('entered_at')}")
-    start_day = start.date() if isinstance(start, datetime) else start
+    start_day = ctx.parameters.visits_start
     within = f"next_at <= entered_at + INTERVAL {REPEAT_WINDOW_DAYS} DAY"
     decided = within
     if ctx.as_of is not None:
@@ -107,6 +106,22 @@ def visit_block(ctx: BuildContext) -> FeatureBlock:
     return FeatureBlock(
         alias="vis", aggregate_sql=aggregate, columns=tuple(columns), first_seen="vis.first_at"
     )
+
+
+def first_visit_day(ctx: BuildContext) -> date | None:
+    """The first visit day up to the as-of time (observation starts there).
+
+    >>> import duckdb
+    >>> from mallseg.features.sources import inspect_sources
+    >>> con = duckdb.connect()
+    >>> _ = con.execute("CREATE TABLE visits (customer_id VARCHAR, entered_at TIMESTAMP)")
+    >>> _ = con.execute("INSERT INTO visits VALUES ('c1', '2024-01-01 10:00')")
+    >>> first_visit_day(BuildContext(con, inspect_sources(con), None))
+    datetime.date(2024, 1, 1)
+    """
+    visits = ctx.sources.relation("visits")
+    start = ctx.scalar(f"SELECT min(entered_at) FROM {visits} WHERE {ctx.until('entered_at')}")
+    return start.date() if isinstance(start, datetime) else start
 
 
 def _visits_per_month(ctx: BuildContext, start_day: date | None) -> str:
