@@ -23,7 +23,7 @@ from bench_record import record_section
 from mallseg.core.sql_text import quote_literal
 from mallseg.data.ingest import find_table_sources, ingest_file
 from mallseg.datasets.simulate import simulate_mall
-from mallseg.segment.run import run_segmentation
+from mallseg.app.segment import SegmentRequest, segment_customers
 from mallseg.workspace import Workspace
 
 
@@ -62,7 +62,7 @@ def main() -> None:
                 report = ingest_file(ws, table, path)
                 assert report.rows_read == report.rows_loaded + report.rows_quarantined
             seconds["ingest"] = time.perf_counter() - t0
-            run = run_segmentation(ws, random_state=args.seed)
+            run = segment_customers(ws, SegmentRequest(random_state=args.seed))
             seconds["features"] = run.seconds["features"]
             seconds["segmentation"] = run.seconds["selection"]
             seconds["store_results"] = (run.seconds["total"] - run.seconds["features"]

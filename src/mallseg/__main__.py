@@ -1,5 +1,5 @@
 """``python -m mallseg`` runs the command line."""
 
-from mallseg.cli.main import app
+from mallseg.cli.main import run
 
-app(prog_name="mallseg")
+run()

@@ -54,3 +54,12 @@ def test_without_purchases_rfm_says_what_is_missing() -> None:
     with pytest.raises(ValueError, match="no customer in this data ever bought"):
         rfm_segments(pd.DataFrame({"recency_days": [3], "frequency": [0],
                                    "monetary_total": [0.0]}))
+
+
+def test_customers_scored_again_with_the_runs_cut_points_get_the_same_scores() -> None:
+    from mallseg.segment.rfm import score_with_cuts
+
+    first = rfm_segments(FIXTURE)
+    again = score_with_cuts(FIXTURE, first.cuts)
+    pd.testing.assert_frame_equal(first.scores, again.scores)
+    assert first.cuts["R"] == [120.0, 60.0, 30.0, 2.0]  # R 2 up to 120 days, R 5 up to 2

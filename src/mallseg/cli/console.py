@@ -8,14 +8,6 @@ from contextlib import contextmanager
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import (
-    BarColumn,
-    Progress,
-    TaskID,
-    TaskProgressColumn,
-    TextColumn,
-    TimeElapsedColumn,
-)
 
 __all__ = ["console", "error_console", "escape", "fail", "stage_progress"]
 
@@ -25,14 +17,26 @@ error_console = Console(stderr=True)
 
 def fail(message: str, code: int = 2) -> typer.Exit:
     """Print ``message`` as one error line on stderr and return the exit to raise."""
-    error_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False,
-                        soft_wrap=True)
+    text = " ".join(str(message).split())
+    error_console.print(f"[bold red]error:[/] {escape(text)}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
 
 @contextmanager
 def stage_progress(title: str) -> Iterator[Callable[[str, float], None]]:
     """A progress display with one bar per stage; yields ``update(stage, fraction)``."""
+    if not error_console.is_terminal:
+        yield lambda stage, fraction: None
+        return
+    from rich.progress import (
+        BarColumn,
+        Progress,
+        TaskID,
+        TaskProgressColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
     with Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -40,7 +44,6 @@ def stage_progress(title: str) -> Iterator[Callable[[str, float], None]]:
         TimeElapsedColumn(),
         console=error_console,
         transient=False,
-        disable=not error_console.is_terminal,
     ) as progress:
         tasks: dict[str, TaskID] = {}
 

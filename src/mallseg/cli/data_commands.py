@@ -4,28 +4,21 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.table import Table as RichTable
 
 from mallseg.cli.console import console, escape, fail, stage_progress
-from mallseg.cli.state import open_workspace
-from mallseg.core.schema import CANONICAL_TABLES
-from mallseg.core.sql_text import quote_literal
-from mallseg.data.errors import IngestError
-from mallseg.data.ingest import (
-    IngestReport,
-    find_table_sources,
-    ingest_file,
-    load_prepared,
-    prepare_ingest,
-)
-from mallseg.data.mapping import parse_mapping_options
-from mallseg.datasets.samples import SAMPLES, sample_path
-from mallseg.workspace import Workspace
+from mallseg.cli.render import print_ingest_report, print_status
+from mallseg.cli.state import WorkspaceOption, open_workspace, workspace_path
 
-__all__ = ["print_ingest_report", "register"]
+if TYPE_CHECKING:
+    from mallseg.data.ingest import IngestReport
+    from mallseg.workspace import Workspace
+
+__all__ = ["parse_value_maps", "register"]
+
+_TABLES = "customers, stores, visits, transactions, campaigns, exposures"
 
 
 def register(app: typer.Typer) -> None:
@@ -36,19 +29,46 @@ def register(app: typer.Typer) -> None:
     app.command("quarantine")(quarantine)
 
 
+def parse_value_maps(options: list[str]) -> dict[str, dict[str, str]]:
+    """``--values gender=1:male,2:female`` options as column -> {raw: value}.
+
+    >>> parse_value_maps(["gender=1:male,2:female"])
+    {'gender': {'1': 'male', '2': 'female'}}
+    """
+    parsed: dict[str, dict[str, str]] = {}
+    for option in options:
+        column, sep, pairs = option.partition("=")
+        mapping: dict[str, str] = {}
+        for pair in pairs.split(","):
+            raw, colon, value = pair.partition(":")
+            if not sep or not colon or not column.strip() or not raw.strip():
+                raise ValueError(
+                    f"--values {option!r}: expected COLUMN=RAW:VALUE,RAW:VALUE, "
+                    "e.g. gender=1:male,2:female"
+                )
+            mapping[raw.strip()] = value.strip()
+        parsed[column.strip()] = mapping
+    return parsed
+
+
 def ingest(
     ctx: typer.Context,
     table: Annotated[str, typer.Argument(
-        help=f"Canonical table ({', '.join(CANONICAL_TABLES)}), or 'all' to load a folder "
-             "with a file or folder per table.")],
+        help=f"Canonical table ({_TABLES}), or 'all' to load a folder with a file or folder "
+             "per table.")],
     file: Annotated[Path | None, typer.Argument(
         help="CSV (any delimiter, UTF-8/Latin-1, .gz), Parquet (file, folder or glob) or "
              ".xlsx file.")] = None,
     sample: Annotated[str | None, typer.Option(
-        help=f"Load a sample shipped with mallseg instead of a file ({', '.join(SAMPLES)}).")
-    ] = None,
+        help="Load a sample shipped with mallseg instead of a file (classic).")] = None,
     column_map: Annotated[list[str] | None, typer.Option(
         "--map", help="SOURCE=CANONICAL column mapping; wins over the automatic one. Repeat.")
+    ] = None,
+    values: Annotated[list[str] | None, typer.Option(
+        "--values", help="COLUMN=RAW:VALUE,... value mapping, e.g. gender=1:male,2:female. "
+                         "Repeat.")] = None,
+    spend_columns: Annotated[str | None, typer.Option(
+        help="Comma-separated columns holding spend per category (one column per category).")
     ] = None,
     encoding: Annotated[str | None, typer.Option(help="utf8 or latin1 (default: detect).")] = None,
     delimiter: Annotated[str | None, typer.Option(help="CSV delimiter (default: detect).")] = None,
@@ -57,30 +77,27 @@ def ingest(
         help="Add customers/stores/campaigns that rows refer to but the workspace lacks.")
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    workspace: WorkspaceOption = None,
 ) -> None:
     """Validate a file and load it into the workspace; rejected rows go to quarantine."""
-    if sample is not None:
-        if file is not None:
-            raise fail("give either FILE or --sample, not both")
-        try:
-            file = sample_path(sample)
-        except ValueError as exc:
-            raise fail(str(exc)) from exc
-        expected_table = SAMPLES[sample][0]
-        if table != expected_table:
-            raise fail(f"sample {sample!r} is a {expected_table} table, not {table}")
-    if file is None:
-        raise fail("missing FILE (or --sample NAME)")
+    from mallseg.data.errors import IngestError
+    from mallseg.data.mapping import parse_mapping_options
+
+    file = _sample_or_file(table, file, sample)
+    options: dict[str, Any] = {"encoding": encoding, "delimiter": delimiter, "sheet": sheet,
+                               "register_unknown": register_unknown}
     try:
-        mapping = parse_mapping_options(column_map or [])
-        with open_workspace(ctx) as ws:
+        options["column_map"] = parse_mapping_options(column_map or [])
+        if values:
+            options["value_map"] = parse_value_maps(values)
+        if spend_columns:
+            options["spend_columns"] = [c.strip() for c in spend_columns.split(",") if c.strip()]
+        with open_workspace(ctx, workspace) as ws:
             if table == "all":
-                reports = _ingest_folder(ws, file, mapping, encoding, delimiter, sheet,
-                                         register_unknown)
+                reports = _ingest_folder(ws, file, options)
             else:
-                reports = [_ingest_one(ws, table, file, mapping, encoding, delimiter, sheet,
-                                       register_unknown)]
-    except IngestError as exc:
+                reports = [_ingest_one(ws, table, file, options)]
+    except (IngestError, ValueError) as exc:
         raise fail(str(exc)) from exc
     for report in reports:
         if as_json:
@@ -96,64 +113,61 @@ def ingest(
         )
 
 
-def _ingest_folder(
-    ws: Workspace, folder: Path, mapping: dict[str, str], encoding: str | None,
-    delimiter: str | None, sheet: str | None, register_unknown: bool,
-) -> list[IngestReport]:
+def _sample_or_file(table: str, file: Path | None, sample: str | None) -> Path:
+    if sample is not None:
+        from mallseg.datasets.samples import SAMPLES, sample_path
+
+        if file is not None:
+            raise fail("give either FILE or --sample, not both")
+        try:
+            path = sample_path(sample)
+        except ValueError as exc:
+            raise fail(str(exc)) from exc
+        expected_table = SAMPLES[sample][0]
+        if table != expected_table:
+            raise fail(f"sample {sample!r} is a {expected_table} table, not {table}")
+        return path
+    if file is None:
+        raise fail("missing FILE (or --sample NAME)")
+    return file
+
+
+def _ingest_folder(ws: Workspace, folder: Path, options: dict[str, Any]) -> list[IngestReport]:
     """Load a folder with a file per table.
 
     Every table's file is checked first, so that an unusable one stops the load before
-    anything is written; then they are loaded in order.
+    anything is written; then they are loaded in order, each file named with its table.
     """
-    prepared = [
-        prepare_ingest(name, path, column_map=mapping, encoding=encoding,
-                       delimiter=delimiter, sheet=sheet)
-        for name, path in find_table_sources(folder).items()
-    ]
+    from mallseg.data import ingest as ingest_module
+
+    load_options = {k: options[k] for k in ("register_unknown",) if k in options}
+    prepare_options = {k: v for k, v in options.items() if k in (
+        "column_map", "encoding", "delimiter", "sheet")}
+    scan = getattr(ingest_module, "scan_table_folder", None)
+    if scan is not None:
+        found = scan(folder)
+        sources, ignored = found.found, list(found.ignored)
+    else:
+        sources, ignored = ingest_module.find_table_sources(folder), []
+    prepared = [ingest_module.prepare_ingest(name, path, **prepare_options)
+                for name, path in sources.items()]
+    for name, path in sources.items():
+        console.print(f"{name} <- {escape(str(path))}", highlight=False)
+    for path in ignored:
+        console.print(f"ignored (matches no table): {escape(str(path))}", highlight=False)
     reports = []
     for item in prepared:
         with stage_progress(f"ingest {item.table.name}") as update:
-            reports.append(load_prepared(ws, item, register_unknown=register_unknown,
-                                         progress=update))
+            reports.append(ingest_module.load_prepared(ws, item, progress=update,
+                                                       **load_options))
     return reports
 
 
-def _ingest_one(
-    ws: Workspace, table: str, path: Path, mapping: dict[str, str], encoding: str | None,
-    delimiter: str | None, sheet: str | None, register_unknown: bool,
-) -> IngestReport:
+def _ingest_one(ws: Workspace, table: str, path: Path, options: dict[str, Any]) -> IngestReport:
+    from mallseg.data.ingest import ingest_file
+
     with stage_progress(f"ingest {table}") as update:
-        return ingest_file(ws, table, path, column_map=mapping, encoding=encoding,
-                           delimiter=delimiter, sheet=sheet,
-                           register_unknown=register_unknown, progress=update)
-
-
-def print_ingest_report(report: IngestReport) -> None:
-    """Show one ingest's reconciled counts, mapping, reasons and notes."""
-    console.print(
-        f"[bold]{report.table}[/] from {escape(report.source)}: read "
-        f"[bold]{report.rows_read:,}[/] = "
-        f"loaded [green]{report.rows_loaded:,}[/] (new {report.rows_new:,}, updated "
-        f"{report.rows_updated:,}, unchanged {report.rows_unchanged:,}) + quarantined "
-        f"[yellow]{report.rows_quarantined:,}[/]",
-        highlight=False,
-    )
-    mapped = ", ".join(f"{s} -> {c}" for c, s in report.mapping.items())
-    console.print(f"  columns: {mapped}", highlight=False, markup=False)
-    if report.ignored_columns:
-        console.print(f"  not used: {', '.join(report.ignored_columns)}", highlight=False,
-                      markup=False)
-    if report.dropped_pii_columns:
-        console.print(
-            f"  personal data, not stored: {', '.join(report.dropped_pii_columns)}",
-            highlight=False, markup=False,
-        )
-    for table, count in report.registered.items():
-        console.print(f"  registered {count:,} unknown {table}", highlight=False)
-    for reason, count in report.top_reasons:
-        console.print(f"  [yellow]quarantined {count:,}:[/] {escape(reason)}", highlight=False)
-    for note in report.notes:
-        console.print(f"  note: {note}", highlight=False, markup=False)
+        return ingest_file(ws, table, path, progress=update, **options)
 
 
 def simulate(
@@ -169,6 +183,8 @@ def simulate(
     file_format: Annotated[str, typer.Option("--format", help="parquet or csv.")] = "parquet",
 ) -> None:
     """Write a synthetic mall (six canonical tables) with known ground truth."""
+    from rich.table import Table as RichTable
+
     from mallseg.datasets.simulate import parse_drift, simulate_mall
 
     try:
@@ -193,15 +209,16 @@ def simulate(
                   f"ground truth: {Path(summary.out_dir) / 'truth'}   ({summary.seconds:.1f} s)")
 
 
-def status(ctx: typer.Context) -> None:
-    """Show what the workspace holds."""
-    with open_workspace(ctx) as ws:
-        table = RichTable(title=f"Workspace {ws.folder} (schema v{ws.schema_version})")
-        table.add_column("table")
-        table.add_column("rows", justify="right")
-        for name in (*CANONICAL_TABLES, "quarantine", "runs", "segment_assignments"):
-            table.add_row(name, f"{ws.table_count(name):,}")
-        console.print(table)
+def status(ctx: typer.Context, workspace: WorkspaceOption = None) -> None:
+    """Show what the workspace holds (tables, runs, customer attributes); creates nothing."""
+    from mallseg.app.status import workspace_status
+    from mallseg.workspace import WorkspaceError
+
+    try:
+        result = workspace_status(workspace_path(ctx, workspace))
+    except WorkspaceError as exc:
+        raise fail(str(exc)) from exc
+    print_status(result)
 
 
 def quarantine(
@@ -209,9 +226,14 @@ def quarantine(
     limit: Annotated[int, typer.Option(min=1, help="Rows to show.")] = 20,
     export: Annotated[Path | None, typer.Option(
         help="Write all quarantined rows to this CSV or Parquet file.")] = None,
+    workspace: WorkspaceOption = None,
 ) -> None:
     """Show (or export) rejected rows with their reasons."""
-    with open_workspace(ctx) as ws:
+    from rich.table import Table as RichTable
+
+    from mallseg.core.sql_text import quote_literal
+
+    with open_workspace(ctx, workspace, create=False) as ws:
         con = ws.connection
         if export is not None:
             fmt = "PARQUET" if export.suffix.lower() in (".parquet", ".pq") else "CSV"

@@ -1,28 +1,25 @@
 """``mallseg demo``: the main job end to end on a simulated mall.
 
 Simulate a mid-size mall, ingest its six tables with validation, build customer features,
-choose and fit a segmentation, name the segments, then show them with where everything
-was written. Later stages (insights, reports, monitoring) plug in here as they land.
+choose and fit a segmentation, name the segments, score RFM groups beside them, and show
+both with where everything was written. Later stages (insights, reports, monitoring) plug
+in here as they land.
 """
 
 from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import duckdb
 import typer
-from sklearn.metrics import adjusted_rand_score
 
-from mallseg.cli.console import console, fail, stage_progress
-from mallseg.cli.data_commands import print_ingest_report
-from mallseg.cli.segment_commands import print_segments
-from mallseg.cli.state import open_workspace
-from mallseg.core.sql_text import quote_literal
-from mallseg.data.errors import IngestError
-from mallseg.data.ingest import find_table_sources, ingest_file
-from mallseg.segment.run import SegmentationRun, export_assignments, run_segmentation
+from mallseg.cli.console import console, escape, fail, stage_progress
+from mallseg.cli.render import print_ingest_report, print_segments
+from mallseg.cli.state import WorkspaceOption, open_workspace
+
+if TYPE_CHECKING:
+    from mallseg.app.segment import SegmentResult
 
 __all__ = ["register"]
 
@@ -39,13 +36,18 @@ def demo(
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     personas: Annotated[int | None, typer.Option(
         min=2, help="Use the first N personas (default: all eight).")] = None,
+    workspace: WorkspaceOption = None,
 ) -> None:
     """Simulate a mall, ingest it, segment its customers and show the segments."""
-    started = time.perf_counter()
-    with open_workspace(ctx) as ws:
-        mall = ws.folder / "demo-mall"
-        from mallseg.datasets.simulate import simulate_mall
+    from mallseg.app.export import export_segments
+    from mallseg.app.segment import SegmentRequest, segment_customers
+    from mallseg.data.errors import IngestError
+    from mallseg.data.ingest import find_table_sources, ingest_file
+    from mallseg.datasets.simulate import simulate_mall
 
+    started = time.perf_counter()
+    with open_workspace(ctx, workspace) as ws:
+        mall = ws.folder / "demo-mall"
         with stage_progress("demo") as update:
             summary = simulate_mall(
                 mall, customers=customers, days=days, seed=seed, personas=personas,
@@ -65,30 +67,46 @@ def demo(
         except IngestError as exc:
             raise fail(str(exc)) from exc
         with stage_progress("segment") as update:
-            run = run_segmentation(ws, random_state=seed, n_resamples=5, progress=update)
-        print_segments(run)
-        _compare_with_truth(run, mall / "truth" / "customer_personas")
-        export = ws.exports_folder / f"segments-{run.run_id}.csv"
-        export_assignments(ws, run.run_id, export)
+            result = segment_customers(ws, SegmentRequest(random_state=seed, n_resamples=5),
+                                       progress=update)
+        print_segments(result)
+        _compare_with_truth(result, mall / "truth" / "customer_personas")
+        rfm = segment_customers(ws, SegmentRequest(method="rfm"))
+        _print_rfm(rfm)
+        export = export_segments(ws, result.run_id)
         console.print(
             f"\n[bold]Outputs[/]\n  workspace database  {ws.folder / 'mallseg.duckdb'}\n"
-            f"  segment assignments {export}\n  model file          {run.model_path}\n"
+            f"  segment assignments {export.path}\n  model file          {result.model_path}\n"
             f"  simulated inputs    {mall / 'inputs'} (ground truth in {mall / 'truth'})\n"
-            f"Finished in {time.perf_counter() - started:.0f} s. Try: mallseg --workspace "
-            f"{ws.folder} explain {run.customer_ids[0]}",
+            f"Finished in {time.perf_counter() - started:.0f} s. Try: mallseg explain "
+            f"{result.customer_ids[0]} --workspace {ws.folder}",
             highlight=False,
         )
 
 
-def _compare_with_truth(run: SegmentationRun, truth: Path) -> None:
+def _print_rfm(result: SegmentResult) -> None:
+    """RFM groups beside the clustered segments, one line each."""
+    console.print(f"\n[bold]RFM groups[/] (run {result.run_id}, the same customers by "
+                  "recency, frequency and spend quintiles):", highlight=False)
+    for _, row in result.segment_table().sort_values("segment").iterrows():
+        console.print(f"  {row['size']:>7,} ({row['share']:>4.0%})  {escape(row['name'])}",
+                      highlight=False)
+
+
+def _compare_with_truth(result: SegmentResult, truth: Path) -> None:
     """Show how well the segments recover the simulated personas (known only here)."""
     if not truth.exists():
         return
+    import duckdb
+    from sklearn.metrics import adjusted_rand_score
+
+    from mallseg.core.sql_text import quote_literal
+
     personas = duckdb.connect().execute(
         f"SELECT customer_id, persona FROM read_parquet({quote_literal(str(truth) + '/*.parquet')})"
     ).df().set_index("customer_id")["persona"]
-    matched = personas.reindex(run.customer_ids.astype(str))
-    agreement = adjusted_rand_score(matched.to_numpy(), run.labels)
+    matched = personas.reindex(result.customer_ids.astype(str))
+    agreement = adjusted_rand_score(matched.to_numpy(), result.labels)
     console.print(
         f"Agreement with the simulated personas ({personas.nunique()} of them): adjusted "
         f"Rand index {agreement:.2f}", highlight=False,

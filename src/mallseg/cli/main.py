@@ -1,14 +1,16 @@
 """The ``mallseg`` command.
 
-Every command works on a workspace folder: ``--workspace PATH`` before the command, or the
-``MALLSEG_WORKSPACE`` environment variable, or ``./mallseg-workspace``. Bad input ends
-with one line on stderr naming the file, column or row and what was expected, and exit
-code 2; nothing is half-loaded.
+Every command works on a workspace folder: ``--workspace PATH`` (before or after the
+command), or the ``MALLSEG_WORKSPACE`` environment variable, or ``./mallseg-workspace``.
+Bad input ends with one line on stderr naming the file, column or row and what was
+expected, and exit code 2; nothing is half-loaded. Libraries are imported by the commands
+that need them, so ``--help`` and ``--version`` answer at once.
 """
 
 from __future__ import annotations
 
 import logging
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -18,7 +20,7 @@ from mallseg import __version__
 from mallseg.cli import data_commands, demo_command, segment_commands
 from mallseg.cli.state import CliState
 
-__all__ = ["app"]
+__all__ = ["app", "run"]
 
 app = typer.Typer(
     name="mallseg",
@@ -59,3 +61,20 @@ def main(
 data_commands.register(app)
 segment_commands.register(app)
 demo_command.register(app)
+
+
+def run(prog_name: str = "mallseg") -> None:
+    """Entry point: the app, with any unexpected failure reported in one line."""
+    try:
+        app(prog_name=prog_name)
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        raise SystemExit(130) from None
+    except Exception as exc:  # the last guard: a user never sees a traceback
+        if logging.getLogger().isEnabledFor(logging.INFO):
+            raise
+        sys.stderr.write(
+            f"error: {type(exc).__name__}: {' '.join(str(exc).split())[:500]} (this is a bug in "
+            "mallseg: run again with --verbose to see where, and report it)\n"
+        )
+        raise SystemExit(3) from None

@@ -45,7 +45,6 @@ Examples
 
 from __future__ import annotations
 
-import json
 import logging
 import uuid
 from collections.abc import Sequence
@@ -58,19 +57,23 @@ import pandas as pd
 from mallseg.core.schema import CANONICAL_TABLES
 from mallseg.core.sql_text import quote_identifier
 from mallseg.features.blocks.attributes import (
-    PURCHASE_SHARE_PREFIX,
     attribute_block,
-    derived_attribute_features,
     read_attribute_specs,
 )
 from mallseg.features.blocks.block import BuildContext, FeatureBlock, at_least_zero
 from mallseg.features.blocks.demographics import demographic_block
 from mallseg.features.blocks.engagement import engagement_block, measure_engagement_parameters
-from mallseg.features.blocks.value import SPEND_SHARE_PREFIX, measure_value_parameters, value_block
+from mallseg.features.blocks.value import measure_value_parameters, value_block
 from mallseg.features.blocks.visits import first_visit_day, visit_block
-from mallseg.features.catalog import FEATURES, describe_feature
+from mallseg.features.catalog import FEATURES
+from mallseg.features.final_select import (
+    OTHER_CATEGORY,
+    describe_schema,
+    fresh_select,
+    schema_select,
+)
 from mallseg.features.reference_time import as_naive_timestamp, reference_time
-from mallseg.features.schema import AttributeSpec, BuildParameters, FeatureSchema
+from mallseg.features.schema import BuildParameters, FeatureSchema
 from mallseg.features.sources import CanonicalSources, inspect_sources
 
 __all__ = [
@@ -88,8 +91,6 @@ logger = logging.getLogger(__name__)
 DEFAULT_FEATURE_TABLE = "customer_features"
 """Name of the table the features are materialised in by default."""
 
-OTHER_CATEGORY = "other"
-"""Spend-share member that collects the categories too rare to be features of their own."""
 
 _RESERVED_TABLES = frozenset(CANONICAL_TABLES) | {
     "workspace_meta", "quarantine", "ingest_log", "runs", "segment_assignments", "segments",
@@ -277,9 +278,9 @@ def _build(
     connection.execute(f"CREATE TEMP TABLE {stage} AS {_stage_sql(ctx, blocks)}")
     try:
         if schema is None:
-            select, features, kept = _fresh_select(connection, stage, min_share)
+            select, features, kept = fresh_select(connection, stage, min_share)
         else:
-            select = _schema_select(connection, stage, schema)
+            select = schema_select(connection, stage, schema)
             features, kept = list(schema.features), list(schema.kept_categories)
         if table_name is None:
             frame = fetch_frame(connection, f"{select} ORDER BY customer_id")
@@ -292,7 +293,7 @@ def _build(
     finally:
         connection.execute(f"DROP TABLE IF EXISTS {stage}")
     if schema is None:
-        schema = _describe_schema(connection, reference, source, parameters, kept, specs,
+        schema = describe_schema(connection, reference, source, parameters, kept, specs,
                                   features, has_transactions)
     logger.info("built %d features for %d customers as of %s", frame.shape[1] - 1, len(frame),
                 reference)
@@ -333,149 +334,9 @@ def _stage_sql(ctx: BuildContext, blocks: list[FeatureBlock]) -> str:
     )
 
 
-def _stage_columns(connection: duckdb.DuckDBPyConnection, stage: str) -> list[str]:
-    return [str(r[0]) for r in connection.execute(f"DESCRIBE {stage}").fetchall()
-            if r[0] != "customer_id"]
-
-
-def _fresh_select(
-    connection: duckdb.DuckDBPyConnection, stage: str, min_category_share: float
-) -> tuple[str, list[str], list[str]]:
-    """The final SELECT of a first build: features with a value, rare categories merged."""
-    names = _stage_columns(connection, stage)
-    shares = [n for n in names if n.startswith(SPEND_SHARE_PREFIX)]
-    probes = [f'count("{n}")' for n in names]
-    probes += [f'count(*) FILTER (WHERE "{n}" > 0)' for n in shares]
-    probes.append(f'count("{shares[0]}")' if shares else "0")
-    # fetchall, not fetchone: a half-read result would block the Arrow fetch that follows
-    counts = connection.execute(f"SELECT {', '.join(probes)} FROM {stage}").fetchall()[0]
-    known = {n for n, count in zip(names, counts, strict=False) if count}
-    buyers_in = dict(zip(shares, counts[len(names):], strict=False))
-    categorised_buyers = counts[-1]
-
-    expressions = {n: f'"{n}"' for n in names if n in known and n not in shares}
-    threshold = min_category_share * categorised_buyers
-    rare = [n for n in shares if n in known and buyers_in[n] < threshold]
-    kept = [n for n in shares if n in known and n not in rare]
-    other = f"{SPEND_SHARE_PREFIX}{OTHER_CATEGORY}"
-    for name in kept:
-        expressions[name] = f'"{name}"'
-    if rare:
-        merged = [f'"{n}"' for n in rare] + ([f'"{other}"'] if other in kept else [])
-        expressions[other] = " + ".join(merged)
-        logger.info(
-            "merged %d rare categories into %s: %s", len(rare), other,
-            ", ".join(n.removeprefix(SPEND_SHARE_PREFIX) for n in rare),
-        )
-    dropped = sorted(set(names) - known)
-    if dropped:
-        logger.info("left out features with no value for any customer: %s", ", ".join(dropped))
-    ordered = _output_order(list(expressions))
-    items = ", ".join(f'{expressions[n]} AS "{n}"' for n in ordered)
-    kept_categories = [n.removeprefix(SPEND_SHARE_PREFIX) for n in kept]
-    return f"SELECT customer_id, {items} FROM {stage}", ordered, kept_categories
-
-
-def _schema_select(
-    connection: duckdb.DuckDBPyConnection, stage: str, schema: FeatureSchema
-) -> str:
-    """The final SELECT of a build with a schema: exactly its features, merged the same way."""
-    names = set(_stage_columns(connection, stage))
-    other = f"{SPEND_SHARE_PREFIX}{OTHER_CATEGORY}"
-    kept = {f"{SPEND_SHARE_PREFIX}{c}" for c in schema.kept_categories}
-    items = []
-    for feature in schema.features:
-        if feature == other and other not in kept:
-            merged = [f'coalesce("{n}", 0)' for n in sorted(names)
-                      if n.startswith(SPEND_SHARE_PREFIX) and n not in kept]
-            categorised = [f'"{n}"' for n in sorted(names) if n.startswith(SPEND_SHARE_PREFIX)]
-            expression = (f"CASE WHEN coalesce({', '.join(categorised)}) IS NOT NULL THEN "
-                          f"{' + '.join(merged)} END") if merged else "CAST(NULL AS DOUBLE)"
-        elif feature in names:
-            expression = f'"{feature}"'
-        else:
-            kind = schema.kinds.get(feature, "numeric")
-            expression = "CAST(NULL AS VARCHAR)" if kind == "categorical" else \
-                "CAST(NULL AS DOUBLE)"
-        items.append(f'{expression} AS "{feature}"')
-    return f"SELECT customer_id, {', '.join(items)} FROM {stage}" if items else \
-        f"SELECT customer_id FROM {stage}"
-
-
-def _describe_schema(
-    connection: duckdb.DuckDBPyConnection, reference: datetime | None, source: str,
-    parameters: BuildParameters, kept: list[str], specs: list[AttributeSpec],
-    features: list[str], has_transactions: bool,
-) -> FeatureSchema:
-    place = _place_noun(connection)
-    kinds: dict[str, str] = {}
-    meanings: dict[str, str] = {}
-    derived = {name: (kind, meaning) for name, _, kind, meaning in
-               derived_attribute_features(specs, has_transactions=has_transactions)}
-    by_feature = {spec.feature: spec for spec in specs}
-    for feature in features:
-        if feature in by_feature:
-            kinds[feature] = by_feature[feature].kind
-            meanings[feature] = by_feature[feature].meaning or feature.replace("_", " ")
-        elif feature in derived:
-            kinds[feature], meanings[feature] = derived[feature]
-        elif feature.startswith(PURCHASE_SHARE_PREFIX):
-            kinds[feature] = "share"
-        else:
-            try:
-                spec = describe_feature(feature)
-            except KeyError:
-                kinds[feature] = "numeric"
-                continue
-            kinds[feature] = spec.kind
-            if feature == "distinct_stores" and place != "store":
-                meanings[feature] = f"Distinct {place}s bought from"
-    return FeatureSchema(
-        as_of=reference, reference=source, parameters=parameters,
-        kept_categories=tuple(kept), attributes=tuple(specs), features=tuple(features),
-        kinds=kinds, meanings=meanings, vocabulary={"place": place},
-    )
-
-
-def _place_noun(connection: duckdb.DuckDBPyConnection) -> str:
-    """What the places bought from are, judged by the source column of ``store_id``."""
-    try:
-        rows = connection.execute(
-            "SELECT column_mapping FROM ingest_log WHERE table_name = 'transactions' "
-            "AND status = 'complete' ORDER BY finished_at DESC LIMIT 1"
-        ).fetchall()
-    except duckdb.Error:
-        return "store"
-    if not rows or not rows[0][0]:
-        return "store"
-    source = str(json.loads(rows[0][0]).get("store_id", "")).lower()
-    for word in ("mall", "branch", "outlet", "site"):
-        if word in source:
-            return word
-    return "store"
-
-
 def _empty_frame(schema: FeatureSchema | None) -> pd.DataFrame:
     columns = ["customer_id", *(schema.features if schema else ())]
     return pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
-
-
-def _output_order(names: list[str]) -> list[str]:
-    """Catalog order; spend-share members (sorted, ``other`` last) after the value block."""
-    shares = sorted(
-        (n for n in names if n.startswith(SPEND_SHARE_PREFIX)),
-        key=lambda n: (n == f"{SPEND_SHARE_PREFIX}{OTHER_CATEGORY}", n),
-    )
-    ordered: list[str] = []
-    for name in FEATURES:
-        if name in names:
-            ordered.append(name)
-        if name == "distinct_stores":
-            ordered.extend(shares)
-    if "distinct_stores" not in FEATURES:
-        ordered.extend(shares)
-    ordered.extend(n for n in names if n not in ordered)
-    return ordered
 
 
 def fetch_frame(connection: duckdb.DuckDBPyConnection, sql: str) -> pd.DataFrame:

@@ -55,6 +55,16 @@ import numpy as np
 import pandas as pd
 
 from mallseg.features.catalog import describe_feature
+from mallseg.segment.profile_effects import (
+    EFFECT_COLUMNS,
+    LOG_KINDS,
+    SPEND_SHARE_PREFIX,
+    TIME_BANDS,
+    categorical_effects,
+    numeric_effects,
+    ranked_effects,
+    summary_rows,
+)
 
 __all__ = [
     "SPEND_SHARE_PREFIX",
@@ -68,11 +78,6 @@ __all__ = [
 UNASSIGNED_LABEL = "Unassigned"
 """Display label of customers no segment claims (label ``-1``)."""
 
-SPEND_SHARE_PREFIX = "spend_share_"
-TIME_BANDS: tuple[str, ...] = ("morning", "midday", "afternoon", "evening")
-_VISIT_SHARE_PREFIX = "share_visits_"
-_TOP_CATEGORIES = 3
-_PEAK_RATIO = 1.1
 
 
 def segment_label(segment: int) -> str:
@@ -284,17 +289,17 @@ def profile_segments(
     }, index=values.index)
     population = values.mean()
     population_std = values.std(ddof=0)
-    effect_rows = _numeric_effects(values, model_scale, groups, segments, sizes)
-    category_rows, categorical_effects = _categorical_effects(table, categorical, groups,
-                                                              segments, sizes)
-    effect_rows.extend(categorical_effects)
-    effects = _ranked(pd.DataFrame(effect_rows, columns=_EFFECT_COLUMNS))
+    effect_rows = numeric_effects(values, model_scale, groups, segments, sizes)
+    category_rows, level_effects = categorical_effects(table, categorical, groups, segments,
+                                                       sizes)
+    effect_rows.extend(level_effects)
+    effects = ranked_effects(pd.DataFrame(effect_rows, columns=EFFECT_COLUMNS))
     categories = pd.DataFrame(
         category_rows,
         columns=["segment", "feature", "level", "share", "population_share", "lift"],
     )
-    summary = _summary(table, values, categories, effects, groups, segments, sizes, numeric,
-                       categorical, list(model_features or chosen), min_coverage)
+    summary = summary_rows(table, values, categories, effects, groups, segments, sizes,
+                           numeric, categorical, list(model_features or chosen), min_coverage)
     return SegmentProfiles(
         summary=summary,
         effects=effects,
@@ -305,159 +310,6 @@ def profile_segments(
         n_customers=n,
         kinds=dict(catalog_kinds),
     )
-
-
-LOG_KINDS = frozenset({"money", "count"})
-"""Kinds compared on the log scale (as the model sees them)."""
-
-_EFFECT_COLUMNS = [
-    "segment", "feature", "kind", "level", "segment_value", "population_value",
-    "segment_median", "population_median", "effect_size", "lift", "coverage",
-    "member_share",
-]
-
-
-def _numeric_effects(
-    values: pd.DataFrame, model_scale: pd.DataFrame, groups: pd.Series, segments: list[int],
-    sizes: pd.Series,
-) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = []
-    means = values.groupby(groups).mean()
-    medians = values.groupby(groups).median()
-    present = values.notna().groupby(groups).sum()
-    scale_means = model_scale.groupby(groups).mean()
-    for feature in values.columns:
-        pop_mean = float(values[feature].mean())
-        pop_median = float(values[feature].median())
-        scale_std = float(model_scale[feature].std(ddof=0))
-        scale_mean = float(model_scale[feature].mean())
-        column = values[feature]
-        for seg in segments:
-            seg_mean = float(means.at[seg, feature])
-            effect = (float(scale_means.at[seg, feature]) - scale_mean) / scale_std \
-                if scale_std > 0 else 0.0
-            effect = 0.0 if not np.isfinite(effect) else effect
-            members = column[(groups == seg).to_numpy()].dropna()
-            if len(members) and effect != 0.0:
-                side = members > pop_median if effect > 0 else members < pop_median
-                member_share = float(side.mean())
-            else:
-                member_share = np.nan
-            rows.append({
-                "segment": seg, "feature": feature, "kind": "numeric", "level": None,
-                "segment_value": seg_mean, "population_value": pop_mean,
-                "segment_median": float(medians.at[seg, feature]),
-                "population_median": pop_median, "effect_size": effect,
-                "lift": seg_mean / pop_mean if pop_mean else np.nan,
-                "coverage": float(present.at[seg, feature]) / max(int(sizes.get(seg, 0)), 1),
-                "member_share": member_share,
-            })
-    return rows
-
-
-def _categorical_effects(
-    table: pd.DataFrame, categorical: list[str], groups: pd.Series, segments: list[int],
-    sizes: pd.Series,
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    category_rows: list[dict[str, Any]] = []
-    effect_rows: list[dict[str, Any]] = []
-    for feature in categorical:
-        column = table[feature].astype("string")
-        pop_share = column.value_counts(normalize=True)
-        counts = pd.crosstab(groups, column)
-        for seg in segments:
-            seg_counts = counts.loc[seg] if seg in counts.index else pd.Series(dtype=float)
-            with_value = float(seg_counts.sum())
-            coverage = with_value / max(int(sizes.get(seg, 0)), 1)
-            best: dict[str, Any] | None = None
-            for level in pop_share.index:
-                p_seg = float(seg_counts.get(level, 0.0)) / with_value if with_value else 0.0
-                p_pop = float(pop_share[level])
-                lift = p_seg / p_pop if p_pop > 0 else np.nan
-                category_rows.append({
-                    "segment": seg, "feature": feature, "level": str(level),
-                    "share": p_seg, "population_share": p_pop, "lift": lift,
-                })
-                if not with_value:
-                    continue
-                h = 2 * np.arcsin(np.sqrt(p_seg)) - 2 * np.arcsin(np.sqrt(p_pop))
-                if best is None or h > best["effect_size"]:
-                    best = {
-                        "segment": seg, "feature": feature, "kind": "categorical",
-                        "level": str(level), "segment_value": p_seg,
-                        "population_value": p_pop, "segment_median": np.nan,
-                        "population_median": np.nan, "effect_size": float(h), "lift": lift,
-                        "coverage": coverage, "member_share": p_seg,
-                    }
-            if best is None:
-                best = {
-                    "segment": seg, "feature": feature, "kind": "categorical", "level": None,
-                    "segment_value": np.nan, "population_value": np.nan,
-                    "segment_median": np.nan, "population_median": np.nan,
-                    "effect_size": 0.0, "lift": np.nan, "coverage": coverage,
-                    "member_share": np.nan,
-                }
-            effect_rows.append(best)
-    return category_rows, effect_rows
-
-
-def _ranked(effects: pd.DataFrame) -> pd.DataFrame:
-    effects["label"] = effects["segment"].map(segment_label)
-    order = effects.assign(strength=effects["effect_size"].abs()).sort_values(
-        ["segment", "strength", "feature"], ascending=[True, False, True], kind="stable"
-    )
-    effects["rank"] = order.groupby("segment").cumcount().reindex(effects.index) + 1
-    effects = effects.sort_values(["segment", "rank"], key=_unassigned_last, kind="stable")
-    columns = ["segment", "label", *_EFFECT_COLUMNS[1:], "rank"]
-    return effects[columns].reset_index(drop=True)
-
-
-def _summary(
-    table: pd.DataFrame, values: pd.DataFrame, categories: pd.DataFrame, effects: pd.DataFrame,
-    groups: pd.Series, segments: list[int], sizes: pd.Series, numeric: list[str],
-    categorical: list[str], model_features: list[str], min_coverage: float,
-) -> pd.DataFrame:
-    means = values.groupby(groups).mean()
-    counted = [f for f in model_features if f in table.columns]
-    present = table[counted].notna().groupby(groups).mean() if counted else None
-    rows: list[dict[str, Any]] = []
-    n = len(table)
-    for seg in segments:
-        size = int(sizes.get(seg, 0))
-        row: dict[str, Any] = {
-            "segment": seg, "label": segment_label(seg), "size": size, "share": size / n,
-        }
-        for feature in numeric:
-            row[f"mean_{feature}"] = float(means.at[seg, feature])
-        for feature in categorical:
-            levels = categories[(categories["segment"] == seg) & (categories["feature"] == feature)]
-            levels = levels[levels["share"] > 0]
-            row[f"top_level_{feature}"] = (
-                str(levels.sort_values("share", ascending=False, kind="stable").iloc[0]["level"])
-                if not levels.empty else None
-            )
-        coverage = float(present.loc[seg].mean()) if present is not None else 1.0
-        row["coverage"] = coverage
-        row["enough_data"] = bool(coverage >= min_coverage)
-        top = effects[effects["segment"] == seg].head(3)
-        row["distinguishing"] = tuple(top["feature"])
-        rows.append(row)
-    summary = pd.DataFrame(rows)
-    share_columns = [
-        c for c in table.columns if str(c).startswith(SPEND_SHARE_PREFIX)
-        and pd.api.types.is_numeric_dtype(table[c])
-    ]
-    if share_columns:
-        summary["top_categories"] = _top_categories(table[share_columns], groups, segments)
-    band_columns = [f"{_VISIT_SHARE_PREFIX}{band}" for band in TIME_BANDS]
-    present_bands = [c for c in band_columns if c in table.columns]
-    if present_bands:
-        summary["peak_time_band"] = _peak_bands(table[present_bands], groups, segments)
-    weekend = f"{_VISIT_SHARE_PREFIX}weekend"
-    if weekend in table.columns:
-        weekend_means = pd.to_numeric(table[weekend], errors="coerce").groupby(groups).mean()
-        summary["weekend_share"] = [float(weekend_means.get(s, np.nan)) for s in segments]
-    return summary
 
 
 def _in_catalog(name: str) -> bool:
@@ -485,34 +337,6 @@ def _unassigned_last(column: pd.Series) -> pd.Series:
     if column.name == "segment":
         return column.where(column != -1, np.iinfo(np.int64).max)
     return column
-
-
-def _top_categories(
-    shares: pd.DataFrame, groups: pd.Series, segments: list[int]
-) -> list[tuple[str, ...]]:
-    values = shares.apply(pd.to_numeric, errors="coerce")
-    population = values.mean()
-    ratios = values.groupby(groups).mean() / population.replace(0.0, np.nan)
-    result: list[tuple[str, ...]] = []
-    for seg in segments:
-        ranked = ratios.loc[seg].dropna()
-        ranked = ranked[ranked > 1.0].sort_values(ascending=False, kind="stable")
-        result.append(
-            tuple(str(c)[len(SPEND_SHARE_PREFIX):] for c in ranked.index[:_TOP_CATEGORIES])
-        )
-    return result
-
-
-def _peak_bands(visits: pd.DataFrame, groups: pd.Series, segments: list[int]) -> list[str]:
-    values = visits.apply(pd.to_numeric, errors="coerce")
-    seg_means = values.groupby(groups).mean()
-    ratios = seg_means / values.mean().replace(0.0, np.nan)
-    result: list[str] = []
-    for seg in segments:
-        ratio = ratios.loc[seg].fillna(0.0)
-        column = ratio.idxmax() if ratio.max() >= _PEAK_RATIO else seg_means.loc[seg].idxmax()
-        result.append(str(column)[len(_VISIT_SHARE_PREFIX):])
-    return result
 
 
 def _json_value(value: Any) -> Any:

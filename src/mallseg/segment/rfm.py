@@ -47,7 +47,7 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -61,6 +61,7 @@ __all__ = [
     "quintile_scores",
     "rfm_groups",
     "rfm_segments",
+    "score_with_cuts",
 ]
 
 RFM_FEATURES = ("recency_days", "frequency", "monetary_total")
@@ -135,6 +136,9 @@ class RFMResult:
 
     scores: pd.DataFrame
     groups: tuple[RFMGroup, ...]
+    cuts: dict[str, list[float]] = field(default_factory=dict)
+    """Per score letter, the value that reaches scores 2, 3, 4 and 5 (R: at most that many
+    days; F and M: at least that much), so that new customers are scored as these were."""
 
     @property
     def labels(self) -> np.ndarray:
@@ -166,7 +170,9 @@ def quintile_scores(values: pd.Series, *, higher_is_better: bool = True) -> pd.S
     """
     ranked = values if higher_is_better else -values
     rank = ranked.rank(method="min")
-    return (1 + np.floor(5 * (rank - 1) / len(values))).astype(np.int64)
+    return pd.Series(np.floor(5 * (rank - 1) / len(values)) + 1, index=values.index).astype(
+        np.int64
+    )
 
 
 def rfm_groups(r: pd.Series, fm: pd.Series, groups: Sequence[RFMGroup]) -> pd.Series:
@@ -227,4 +233,57 @@ def rfm_segments(frame: pd.DataFrame, groups: Sequence[RFMGroup] = DEFAULT_RFM_G
     names = [g.name for g in groups] + [NO_PURCHASE_GROUP]
     scores["segment"] = segment
     scores["group"] = [names[int(s)] for s in segment]
-    return RFMResult(scores=scores.reset_index(drop=True), groups=tuple(groups))
+    cuts = {
+        "R": _cuts(buyers["recency_days"], scores.loc[bought, "R"], lower_is_better=True),
+        "F": _cuts(buyers["frequency"], scores.loc[bought, "F"]),
+        "M": _cuts(buyers["monetary_total"].fillna(0), scores.loc[bought, "M"]),
+    }
+    return RFMResult(scores=scores.reset_index(drop=True), groups=tuple(groups), cuts=cuts)
+
+
+def score_with_cuts(
+    frame: pd.DataFrame, cuts: dict[str, list[float]],
+    groups: Sequence[RFMGroup] = DEFAULT_RFM_GROUPS,
+) -> RFMResult:
+    """Score customers against the cut points of an earlier :func:`rfm_segments`.
+
+    A customer scored again with the cuts of the run that scored them gets the same scores.
+
+    >>> import pandas as pd
+    >>> frame = pd.DataFrame({"recency_days": [1, 5, 40, 200, 300],
+    ...                       "frequency": [12, 6, 3, 1, 1],
+    ...                       "monetary_total": [900.0, 400.0, 120.0, 30.0, 20.0]})
+    >>> cuts = rfm_segments(frame).cuts
+    >>> new = pd.DataFrame({"recency_days": [3], "frequency": [7], "monetary_total": [500.0]})
+    >>> score_with_cuts(new, cuts).scores[["R", "F", "M", "group"]].values.tolist()
+    [[4, 4, 4, 'Loyal']]
+    """
+    table = frame[list(RFM_FEATURES)].apply(pd.to_numeric, errors="coerce")
+    bought = (table["frequency"].fillna(0) > 0) & table["recency_days"].notna()
+    scores = pd.DataFrame(0, index=table.index, columns=["R", "F", "M", "FM"], dtype=np.int64)
+    recency = table.loc[bought, "recency_days"].to_numpy()
+    scores.loc[bought, "R"] = 1 + (recency[:, None] <= np.asarray(cuts["R"])[None, :]).sum(1)
+    for letter, column in (("F", "frequency"), ("M", "monetary_total")):
+        values = table.loc[bought, column].fillna(0).to_numpy()
+        scores.loc[bought, letter] = 1 + (values[:, None] >= np.asarray(cuts[letter])[None, :]
+                                          ).sum(1)
+    scores.loc[bought, "FM"] = (scores.loc[bought, "F"] + scores.loc[bought, "M"] + 1) // 2
+    segment = pd.Series(len(groups), index=table.index, dtype=np.int64)
+    if bought.any():
+        segment[bought] = rfm_groups(scores.loc[bought, "R"], scores.loc[bought, "FM"], groups)
+    names = [g.name for g in groups] + [NO_PURCHASE_GROUP]
+    scores["segment"] = segment
+    scores["group"] = [names[int(s)] for s in segment]
+    return RFMResult(scores=scores.reset_index(drop=True), groups=tuple(groups), cuts=cuts)
+
+
+def _cuts(values: pd.Series, scores: pd.Series, *, lower_is_better: bool = False) -> list[float]:
+    """The value reaching each score 2..5 (inf / -inf when no customer reached it)."""
+    out = []
+    for score in range(2, 6):
+        reached = values[scores >= score]
+        if reached.empty:
+            out.append(-np.inf if lower_is_better else np.inf)
+        else:
+            out.append(float(reached.max() if lower_is_better else reached.min()))
+    return out

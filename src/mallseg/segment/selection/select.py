@@ -248,9 +248,6 @@ def select_segmentation(
     min_cluster_size = (None if pd.isna(winner["min_cluster_size"])
                         else int(winner["min_cluster_size"]))
     refit_rows = refit_sample_size(algorithm, n_total, n_search, fit_sample_size)
-    segmenter_options: dict[str, object] = {}
-    if feature_kinds:
-        segmenter_options["feature_kinds"] = _kinds_for(feature_kinds, feature_names)
     segmenter = Segmenter(
         features=feature_names,
         algorithm=algorithm,
@@ -258,7 +255,7 @@ def select_segmentation(
         random_state=random_state,
         fit_sample_size=refit_rows,
         min_cluster_size=min_cluster_size,
-        **segmenter_options,
+        feature_kinds=_kinds_for(feature_kinds, feature_names),
     ).fit(frame)
     searched_labels = fitted[winner_index].labels
     assert searched_labels is not None
