@@ -9,7 +9,9 @@ segments and the audit log. Version 2 adds what later stages build on:
 - runs that remember their inputs: reference time, feature schema and its hash, the
   ingests they read, who ran them;
 - ``run_snapshots``: the tables a run keeps of its own (the features it was fitted on),
-  so that nothing a later run overwrites changes what an earlier run means.
+  so that nothing a later run overwrites changes what an earlier run means;
+- ``api_keys``: the HTTP service's keys, as salted hashes with their scopes;
+- ``live_assignments``: each customer's current segment as events arrive between runs.
 
 Examples
 --------
@@ -67,6 +69,24 @@ _ATTRIBUTES_DDL = (
         member VARCHAR,
         meaning VARCHAR,
         ingest_id VARCHAR,
+        updated_at TIMESTAMP
+    )""",
+    """CREATE TABLE IF NOT EXISTS api_keys (
+        key_id VARCHAR PRIMARY KEY,
+        name VARCHAR,
+        scopes VARCHAR,
+        salt VARCHAR,
+        key_hash VARCHAR,
+        created_at TIMESTAMP,
+        revoked_at TIMESTAMP,
+        last_used_at TIMESTAMP
+    )""",
+    """CREATE TABLE IF NOT EXISTS live_assignments (
+        customer_id VARCHAR PRIMARY KEY,
+        run_id VARCHAR,
+        segment_id INTEGER,
+        segment_name VARCHAR,
+        confidence DOUBLE,
         updated_at TIMESTAMP
     )""",
     """CREATE TABLE IF NOT EXISTS run_snapshots (
@@ -153,7 +173,8 @@ SYSTEM_DDL: tuple[str, ...] = (
 
 SYSTEM_TABLES: frozenset[str] = frozenset({
     "workspace_meta", "quarantine", "ingest_log", "runs", "segment_assignments", "segments",
-    "audit_log", "customer_attributes", "attribute_catalog", "run_snapshots",
+    "audit_log", "customer_attributes", "attribute_catalog", "run_snapshots", "api_keys",
+    "live_assignments",
 })
 """Names of the workspace's own tables: never overwritten by features or snapshots."""
 
