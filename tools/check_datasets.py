@@ -1,10 +1,14 @@
-"""Ingest every public data set in a folder that matches a canonical table, and report.
+"""Ingest every public data set in a folder that matches a canonical table, segment, report.
 
 Usage: python tools/check_datasets.py ../shared/datasets [--out docs/DATASETS.md]
 
 For each file the expected canonical table is tried with automatic mapping only; the
 result is either the reconciled counts or the one-line explanation of the mapping needed.
-Not part of the test suite: the data sets are not shipped with mallseg.
+Then every workspace that loaded customers or transactions is segmented as a new user
+would (`mallseg segment --k auto`: the default lens) and, with purchases, scored in RFM
+groups; the segments, their names and numbers are listed, and every word of every name is
+checked against the evidence kept with it. Not part of the test suite: the data sets are
+not shipped with mallseg.
 """
 
 from __future__ import annotations
@@ -14,8 +18,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from mallseg.app.segment import SegmentRequest, SegmentResult, segment_customers
 from mallseg.data.errors import IngestError
 from mallseg.data.ingest import ingest_file
+from mallseg.segment.naming import DEFAULT_NAMING_RULES, SegmentName
 from mallseg.workspace import Workspace
 
 # (workspace, table, relative path, register unknown references[, explicit mapping])
@@ -65,7 +71,7 @@ def main() -> None:
                 result = f"explains: {str(exc).replace(str(path), Path(rel).name)}"
             else:
                 assert r.rows_read == r.rows_loaded + r.rows_quarantined
-                reasons = "; ".join(f"{n:,} {why}" for why, n in r.top_reasons[:3])
+                reasons = "; ".join(f"{reason[1]:,} {reason[-1]}" for reason in r.top_reasons[:3])
                 mapping = ", ".join(f"{s}→{c}" for c, s in r.mapping.items())
                 result = (
                     f"read {r.rows_read:,} = loaded {r.rows_loaded:,} + quarantined "
@@ -73,11 +79,17 @@ def main() -> None:
                     f"Mapping: {mapping}."
                     + (f" Registered: {r.registered}." if r.registered else "")
                     + (f" Quarantine: {reasons}." if reasons else "")
+                    + (f" Kept as attributes: {', '.join(getattr(r, 'attributes', {}))}."
+                       if getattr(r, "attributes", None) else "")
+                    + (f" Set aside: {r.set_aside}." if getattr(r, "set_aside", None)
+                       else "")
                     + (f" Notes: {' '.join(r.notes)}" if r.notes else "")
                 )
             shown = rel + "".join(f" `--map {k}={v}`" for k, v in column_map.items())
             lines.append(f"| {shown} | {table} | {result.replace('|', '/')} |")
-        for ws in workspaces.values():
+        lines += ["", "## Segments a new user gets", ""]
+        for ws_name, ws in workspaces.items():
+            lines += _segment_section(ws_name, ws)
             ws.close()
     text = "\n".join(lines)
     if args.out:
@@ -90,6 +102,59 @@ def main() -> None:
             + text + "\n"
         )
     print(text)
+
+
+def _segment_section(name: str, ws: Workspace) -> list[str]:
+    """Segment one workspace with the defaults (and RFM with purchases); list the result."""
+    if ws.table_count("customers") == 0:
+        return []
+    lines = [f"### {name}", ""]
+    requests = [("`mallseg segment --k auto`", SegmentRequest(n_resamples=5))]
+    if ws.table_count("transactions"):
+        requests.append(("`mallseg segment --method rfm`", SegmentRequest(method="rfm")))
+    for command, request in requests:
+        started = time.perf_counter()
+        try:
+            result = segment_customers(ws, request)
+        except ValueError as exc:
+            lines += [f"{command}: {exc}", ""]
+            continue
+        lines += _describe(command, result, time.perf_counter() - started)
+    return lines
+
+
+def _describe(command: str, result: SegmentResult, seconds: float) -> list[str]:
+    lens = result.lens if isinstance(result.lens, str) else "custom"
+    selection = result.selection
+    how = (f"{selection.regime}, {selection.chosen.algorithm} k={result.k}"
+           if selection is not None else f"{result.k} groups")
+    lines = [
+        f"{command} ({seconds:.0f} s): {lens} lens ({', '.join(result.features)}); {how}. "
+        f"{result.schema.sentence()}",
+    ]
+    if selection is not None:
+        lines.append(f"{selection.structure.sentence()}")
+        lines += [f"Note: {note}." for note in selection.notes]
+    lines += ["", "| segment | customers | backed | what the numbers say |", "|---|---|---|---|"]
+    for _, row in result.segment_table().iterrows():
+        named = result.names.get(int(row["segment"]))
+        check = _backed(named) if named is not None else "n/a"
+        lines.append(f"| {row['name']} | {row['size']:,} ({row['share']:.0%}) | {check} | "
+                     f"{str(row['description']).replace('|', '/')} |")
+    return [*lines, ""]
+
+
+def _backed(named: SegmentName) -> str:
+    """'yes' when every word taken from a feature meets the naming rule's thresholds."""
+    rules = DEFAULT_NAMING_RULES
+    for e in named.evidence:
+        numeric_side = e.level is not None or (
+            (e.segment_value - e.population_value) * e.effect_size > 0
+            and e.member_share >= rules.min_member_share)
+        if abs(e.effect_size) < rules.min_effect or e.coverage < rules.min_coverage or (
+                not numeric_side) or (e.level is not None and e.segment_value < 0.5):
+            return f"NO ({e.word})"
+    return "yes" if named.evidence else "yes (no feature word)"
 
 
 if __name__ == "__main__":

@@ -240,7 +240,7 @@ def select_segmentation(
     ranking = rank_candidates(table, regime=regime, algorithms=searched, rule=rule)
     ranked = ranking.table
     if not ranked["eligible"].any():
-        raise _no_eligible(ranked, minimum_customers, n_total)
+        raise _no_eligible(ranked, minimum_customers, n_total, min_segment_size)
     winner = ranked.iloc[0]
     winner_index = int(winner["candidate"])
 
@@ -348,18 +348,22 @@ def _not_tested() -> StructureTest:
 
 
 def _no_eligible(
-    ranked: pd.DataFrame, minimum_customers: int, n_total: int
+    ranked: pd.DataFrame, minimum_customers: int, n_total: int, min_segment_size: int
 ) -> NoEligibleCandidateError:
     reasons = "; ".join(
         f"{candidate_label(r)}: {r['reason']}" for _, r in ranked.head(8).iterrows()
     )
-    sized = ranked[ranked["smallest_segment_share"].fillna(0) > 0]
+    sized = ranked[(ranked["smallest_segment_share"].fillna(0) > 0)
+                   & ranked["reason"].str.contains("smallest segment")]
     suggested = None
-    if not sized.empty and sized["reason"].str.contains("smallest segment").any():
+    if not sized.empty:
         share = float(sized["smallest_segment_share"].max())
-        suggested = math.floor(share * 1000) / 1000
-        if suggested * n_total < 1:
-            suggested = None
+        # the share rule only helps while the floor of min_segment_size customers holds
+        if share * n_total >= min_segment_size:
+            suggested = math.floor(share * 1000) / 1000
+        else:
+            reasons += (f" (the smallest segment would stay under the floor of "
+                        f"{min_segment_size} customers whatever the share: choose a smaller k)")
     return NoEligibleCandidateError(
         f"no candidate is eligible (minimum segment {minimum_customers:,} customers): {reasons}",
         suggested_min_share=suggested,
