@@ -116,3 +116,17 @@ def test_places_are_called_what_the_source_calls_them() -> None:
     schema = build_features(con).schema
     assert schema.vocabulary == {"place": "mall"}
     assert schema.meanings["distinct_stores"] == "Distinct malls bought from"
+
+
+def test_a_window_ignores_events_before_its_start() -> None:
+    con = duckdb.connect()
+    con.execute("CREATE TABLE customers (customer_id VARCHAR)")
+    con.execute("INSERT INTO customers VALUES ('a')")
+    con.execute("CREATE TABLE transactions (customer_id VARCHAR, purchased_at TIMESTAMP, "
+                "amount DOUBLE, basket_id VARCHAR)")
+    con.execute("INSERT INTO transactions VALUES ('a', '2024-01-10', 100, 'r1'), "
+                "('a', '2024-02-10', 30, 'r2'), ('a', '2024-03-10', 20, 'r3')")
+    whole = build_features(con).frame.iloc[0]
+    window = build_features(con, since=datetime(2024, 2, 1)).frame.iloc[0]
+    assert (whole["frequency"], whole["monetary_total"]) == (3, 150.0)
+    assert (window["frequency"], window["monetary_total"]) == (2, 50.0)

@@ -174,6 +174,7 @@ def build_features(
     as_of: datetime | date | None = None,
     schema: FeatureSchema | None = None,
     customer_ids: Sequence[str] | None = None,
+    since: datetime | date | None = None,
     min_category_share_customers: float = 0.01,
     table_name: str | None = None,
 ) -> FeatureBuild:
@@ -189,6 +190,10 @@ def build_features(
     customer_ids:
         Compute the features of these customers only, from their own rows (with
         ``schema``, the result equals those customers' rows of a full build).
+    since:
+        Start of a time window: events before it are ignored, so that two periods
+        (``since`` .. ``as_of``) compare like with like. Observation starts at the first
+        event of the window.
 
     Raises
     ------
@@ -237,7 +242,7 @@ def build_features(
                 return FeatureBuild(_empty_frame(schema), schema or FeatureSchema(None))
             raise ValueError("Required table customers missing or empty: ingest customers first")
         return _build(connection, sources, as_of, schema, min_category_share_customers,
-                      table_name)
+                      table_name, as_naive_timestamp(since) if since is not None else None)
     finally:
         if customer_ids is not None:
             connection.unregister(_FILTER_TABLE)
@@ -246,7 +251,7 @@ def build_features(
 def _build(
     connection: duckdb.DuckDBPyConnection, sources: CanonicalSources,
     as_of: datetime | date | None, schema: FeatureSchema | None, min_share: float,
-    table_name: str | None,
+    table_name: str | None, since: datetime | None = None,
 ) -> FeatureBuild:
     if schema is not None:
         reference, source = schema.as_of, schema.reference
@@ -254,9 +259,9 @@ def _build(
         reference, source = as_naive_timestamp(as_of), "given"
     else:
         reference, source = reference_time(connection, sources)
-    ctx = BuildContext(connection=connection, sources=sources, as_of=reference)
+    ctx = BuildContext(connection=connection, sources=sources, as_of=reference, since=since)
     parameters = schema.parameters if schema is not None else _measure(ctx)
-    ctx = BuildContext(connection, sources, reference, parameters)
+    ctx = BuildContext(connection, sources, reference, parameters, since)
     reserved = frozenset(FEATURES) | {"purchases_total"}
     specs = list(schema.attributes) if schema is not None else (
         read_attribute_specs(connection, reserved) if sources.attributes else []

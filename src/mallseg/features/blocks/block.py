@@ -92,6 +92,8 @@ class BuildContext:
     parameters:
         Data-wide quantities (first purchase and visit days, categories, zones), measured
         on the whole data or taken from a run's feature schema.
+    since:
+        Start of the window of a windowed build (events before it are ignored), or None.
 
     Examples
     --------
@@ -106,6 +108,7 @@ class BuildContext:
     sources: CanonicalSources
     as_of: datetime | None
     parameters: BuildParameters = field(default_factory=BuildParameters)
+    since: datetime | None = None
 
     @property
     def as_of_sql(self) -> str:
@@ -118,8 +121,16 @@ class BuildContext:
         return "CAST(NULL AS DATE)" if self.as_of is None else sql_date(self.as_of.date())
 
     def until(self, column: str) -> str:
-        """Return the SQL condition keeping rows whose ``column`` is not after the as-of time."""
-        return "TRUE" if self.as_of is None else f"{column} <= {self.as_of_sql}"
+        """Return the SQL condition keeping rows whose ``column`` lies in the build's window.
+
+        The window ends at the as-of time and, for a windowed build, starts at ``since``.
+        """
+        conditions = []
+        if self.as_of is not None:
+            conditions.append(f"{column} <= {self.as_of_sql}")
+        if self.since is not None:
+            conditions.append(f"{column} >= {sql_timestamp(self.since)}")
+        return " AND ".join(conditions) or "TRUE"
 
     def row(self, sql: str) -> tuple[Any, ...]:
         """Run a query that returns one row (a small look-up) and return it."""
