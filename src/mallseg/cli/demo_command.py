@@ -66,12 +66,13 @@ def demo(
                 print_ingest_report(report)
         except IngestError as exc:
             raise fail(str(exc)) from exc
+        # RFM first, so that the clustered segmentation is the latest run the insights read
+        rfm = segment_customers(ws, SegmentRequest(method="rfm"))
         with stage_progress("segment") as update:
             result = segment_customers(ws, SegmentRequest(random_state=seed, n_resamples=5),
                                        progress=update)
         print_segments(result)
         _compare_with_truth(result, mall / "truth" / "customer_personas")
-        rfm = segment_customers(ws, SegmentRequest(method="rfm"))
         _print_rfm(rfm)
         export = export_segments(ws, result.run_id)
         console.print(

@@ -17,7 +17,14 @@ from typing import Annotated
 import typer
 
 from mallseg import __version__
-from mallseg.cli import data_commands, demo_command, segment_commands
+from mallseg.cli import (
+    data_commands,
+    demo_command,
+    insight_commands,
+    report_command,
+    segment_commands,
+    service_commands,
+)
 from mallseg.cli.state import CliState
 
 __all__ = ["app", "run"]
@@ -60,7 +67,10 @@ def main(
 
 data_commands.register(app)
 segment_commands.register(app)
+insight_commands.register(app)
 demo_command.register(app)
+report_command.register(app)
+service_commands.register(app)
 
 
 def run(prog_name: str = "mallseg") -> None:

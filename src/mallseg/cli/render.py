@@ -65,9 +65,7 @@ def print_ingest_report(report: IngestReport) -> None:
     for table, count in report.registered.items():
         if count:
             console.print(f"  registered {count:,} unknown {table}", highlight=False)
-    for reason in report.top_reasons:
-        kind, count = reason[0], reason[1]
-        example = reason[2] if len(reason) > 2 else kind
+    for _kind, count, example in report.top_reasons:
         more = f" (and {count - 1:,} more like it)" if count > 1 else ""
         console.print(f"  [yellow]quarantined {count:,}:[/] {escape(str(example))}{more}",
                       highlight=False)

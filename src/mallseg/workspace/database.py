@@ -315,6 +315,25 @@ class Workspace:
         ).fetchall()
         return [str(r[0]) for r in rows]
 
+    # -- insight results -------------------------------------------------------------------
+    def save_insight(
+        self, run_id: str, kind: str, payload: Mapping[str, Any], *, actor: str | None = None
+    ) -> None:
+        """Keep what insight ``kind`` found for run ``run_id`` (replacing an earlier one)."""
+        who = actor or os.environ.get("MALLSEG_ACTOR") or "cli"
+        self.connection.execute(
+            "INSERT OR REPLACE INTO insight_results VALUES (?, ?, ?, ?, ?)",
+            [run_id, kind, utc_now(), who, json.dumps(dict(payload), default=str)],
+        )
+        self.audit(f"insight_{kind}", run_id, {}, actor=who)
+
+    def insight(self, run_id: str, kind: str) -> dict[str, Any] | None:
+        """What insight ``kind`` found for run ``run_id``, or None when it was not computed."""
+        row = self.connection.execute(
+            "SELECT payload FROM insight_results WHERE run_id = ? AND kind = ?", [run_id, kind]
+        ).fetchone()
+        return json.loads(row[0]) if row else None
+
     # -- snapshots -------------------------------------------------------------------------
     def save_snapshot(self, run_id: str, snapshot: str, data: str | pd.DataFrame) -> str:
         """Keep ``data`` (a SELECT, or a frame) as run ``run_id``'s snapshot ``snapshot``.

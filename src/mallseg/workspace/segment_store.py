@@ -123,7 +123,8 @@ def export_assignments(workspace: Workspace, run_id: str, path: Path) -> int:
     con.execute(
         f"COPY (SELECT {customer} AS customer_id, segment_id, {name} AS segment_name, "
         "round(confidence, 4) AS confidence FROM segment_assignments WHERE run_id = ? "
-        f"ORDER BY segment_assignments.customer_id) TO {quote_literal(path)} (FORMAT {file_format})",
+        f"ORDER BY segment_assignments.customer_id) TO {quote_literal(path)} "
+        f"(FORMAT {file_format})",
         [run_id],
     )
     workspace.audit("export_segments", str(path), {"run_id": run_id, "rows": rows})

@@ -11,7 +11,9 @@ segments and the audit log. Version 2 adds what later stages build on:
 - ``run_snapshots``: the tables a run keeps of its own (the features it was fitted on),
   so that nothing a later run overwrites changes what an earlier run means;
 - ``api_keys``: the HTTP service's keys, as salted hashes with their scopes;
-- ``live_assignments``: each customer's current segment as events arrive between runs.
+- ``live_assignments``: each customer's current segment as events arrive between runs;
+- ``insight_results``: what an insight (loyalty, campaigns, layout, recommendations)
+  found for a segmentation run, as JSON; its per-customer tables are run snapshots.
 
 Examples
 --------
@@ -88,6 +90,14 @@ _ATTRIBUTES_DDL = (
         segment_name VARCHAR,
         confidence DOUBLE,
         updated_at TIMESTAMP
+    )""",
+    """CREATE TABLE IF NOT EXISTS insight_results (
+        run_id VARCHAR,
+        kind VARCHAR,
+        created_at TIMESTAMP,
+        actor VARCHAR,
+        payload VARCHAR,
+        PRIMARY KEY (run_id, kind)
     )""",
     """CREATE TABLE IF NOT EXISTS run_snapshots (
         run_id VARCHAR,
@@ -174,7 +184,7 @@ SYSTEM_DDL: tuple[str, ...] = (
 SYSTEM_TABLES: frozenset[str] = frozenset({
     "workspace_meta", "quarantine", "ingest_log", "runs", "segment_assignments", "segments",
     "audit_log", "customer_attributes", "attribute_catalog", "run_snapshots", "api_keys",
-    "live_assignments",
+    "live_assignments", "insight_results",
 })
 """Names of the workspace's own tables: never overwritten by features or snapshots."""
 
