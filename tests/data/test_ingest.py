@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -173,7 +174,7 @@ def test_explicit_mapping_wins(ws: Workspace, tmp_path: Path) -> None:
     report = ingest_file(ws, "customers", path, column_map={"Kunde": "customer_id",
                                                                "Alter": "age"})
     assert report.mapping["customer_id"] == "Kunde"
-    assert "ID" in report.ignored_columns
+    assert report.set_aside == {"ID": "an identifier (its name says so)"}
     ids = ws.connection.execute("SELECT list(customer_id ORDER BY 1) FROM customers").fetchone()
     assert ids == (["A", "B"],)
 
@@ -306,14 +307,21 @@ def test_survey_ranges_and_income_in_full_units(ws: Workspace, tmp_path: Path) -
     assert any("divided by 1000" in note for note in report.notes)
 
 
-def test_age_is_derived_from_birth_year(ws: Workspace, tmp_path: Path) -> None:
-    path = write(tmp_path, "c.csv", "ID\tYear_Birth\n1\t1980\n2\t1893\n")
+def test_birth_year_is_kept_as_given_and_impossible_years_rejected(
+    ws: Workspace, tmp_path: Path
+) -> None:
+    this_year = datetime.now(UTC).year
+    path = write(tmp_path, "c.csv",
+                 f"ID\tYear_Birth\n1\t1980\n2\t1893\n3\t{this_year + 1}\n")
     report = ingest_file(ws, "customers", path)
-    assert (report.rows_loaded, report.rows_quarantined) == (1, 1)
-    reason = quarantine_reasons(ws, report.ingest_id)[0][1]
-    assert "birth_year: 1893 is outside 1900..2030" in reason
-    age = ws.connection.execute("SELECT age FROM customers").fetchone()
-    assert age is not None and 40 <= age[0] <= 50
+    assert (report.rows_loaded, report.rows_quarantined) == (1, 2)
+    assert [r for _, r in quarantine_reasons(ws, report.ingest_id)] == [
+        "birth_year: 1893 is outside 1900..2030",
+        f"birth_year: {this_year + 1} is after the year of ingest ({this_year})",
+    ]
+    # age is computed by the features stage as of the data's reference date, not here
+    assert ws.connection.execute("SELECT birth_year, age FROM customers").fetchall() == [
+        (1980, None)]
 
 
 def test_personal_data_columns_are_not_stored(ws: Workspace, tmp_path: Path) -> None:

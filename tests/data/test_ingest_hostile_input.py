@@ -30,12 +30,23 @@ def write_rows(path: Path, rows: list[list[str]]) -> Path:
 
 def test_sql_in_a_column_name_is_only_a_name(ws: Workspace, tmp_path: Path) -> None:
     ingest_file(ws, "customers", write_rows(tmp_path / "a.csv", [["customer_id"], ["A"]]))
-    hostile = 'a" VARCHAR); DROP TABLE customers; CREATE TEMP TABLE _x ("b'
-    path = write_rows(tmp_path / "b.csv", [["customer_id", hostile, 'q"uote'], ["B", "1", "2"]])
+    hostile = 'a" VARCHAR); DROP TABLE customers; CREATE TEMP TABLE _x ("b\'s'
+    path = write_rows(tmp_path / "b.csv", [["customer_id", hostile, 'q"uote'], ["B", "1", "x"],
+                                           ["C", "2", "y'"], ["D", "1", "x"]])
     report = ingest_file(ws, "customers", path)
-    assert report.rows_loaded == 1
-    assert hostile in report.ignored_columns
-    assert ws.table_count("customers") == 2
+    assert report.rows_loaded == 3
+    assert report.attributes == {
+        "a_varchar_drop_table_customers_create_temp_table_x_b_s": "numeric",
+        "q_uote": "categorical",
+    }
+    assert ws.table_count("customers") == 4
+    sources = ws.connection.execute(
+        "SELECT list(source_column ORDER BY source_column) FROM attribute_catalog").fetchone()
+    assert sources == ([hostile, 'q"uote'],)
+    texts = ws.connection.execute(
+        "SELECT list(text ORDER BY customer_id) FROM customer_attributes WHERE text IS NOT NULL"
+    ).fetchone()
+    assert texts == (["x", "y'", "x"],)
 
 
 def test_personal_data_never_reaches_the_quarantine(ws: Workspace, tmp_path: Path) -> None:
@@ -209,3 +220,18 @@ def test_excel_duplicate_headers_and_blank_rows(ws: Workspace, tmp_path: Path) -
     dup.save(tmp_path / "dup.xlsx")
     with pytest.raises(IngestError, match="appears twice"):
         ingest_file(ws, "customers", tmp_path / "dup.xlsx")
+
+
+def test_store_and_campaign_names_are_not_personal_data(ws: Workspace, tmp_path: Path) -> None:
+    stores = write_rows(tmp_path / "s.csv", [["store_id", "name", "manager_email", "opening"],
+                                             ["S1", "Cafe Zoe", "zoe@example.org", "9-18"]])
+    report = ingest_file(ws, "stores", stores)
+    assert report.mapping == {"store_id": "store_id", "name": "name"}
+    assert report.dropped_pii_columns == ["manager_email"]
+    assert report.ignored_columns == ["opening"]  # stores keep no attributes
+    campaigns = write_rows(tmp_path / "k.csv", [["campaign_id", "campaign_name"],
+                                                ["K1", "Spring sale"]])
+    assert ingest_file(ws, "campaigns", campaigns).mapping["name"] == "campaign_name"
+    names = ws.connection.execute(
+        "SELECT (SELECT name FROM stores), (SELECT name FROM campaigns)").fetchone()
+    assert names == ("Cafe Zoe", "Spring sale")

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mallseg.data import readers
+from mallseg.data import csv_reader, parquet_reader, staging
 from mallseg.data.ingest import ingest_file
 from mallseg.workspace import Workspace
 
@@ -17,9 +17,9 @@ from mallseg.workspace import Workspace
 @pytest.fixture
 def small_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
     """Read in tiny blocks, so that units end inside files, right after malformed lines."""
-    monkeypatch.setattr(readers, "_BLOCK_BYTES", 64)
-    monkeypatch.setattr(readers, "_PARQUET_BATCH_ROWS", 2)
-    monkeypatch.setattr(readers, "DECISION_ROWS", 1)
+    monkeypatch.setattr(csv_reader, "_BLOCK_BYTES", 64)
+    monkeypatch.setattr(parquet_reader, "_PARQUET_BATCH_ROWS", 2)
+    monkeypatch.setattr(staging, "DECISION_ROWS", 1)
 
 
 def load(folder: Path, files: dict[str, Path], unit_rows: int) -> dict[str, list[tuple]]:
@@ -84,12 +84,12 @@ def test_parquet_in_units_keeps_row_numbers(tmp_path: Path) -> None:
 def test_any_unit_size_matches_one_unit(
     tmp_path_factory: pytest.TempPathFactory, rows: list[tuple[str, str, str]], unit_rows: int
 ) -> None:
-    readers_state = (readers._BLOCK_BYTES, readers.DECISION_ROWS)
-    readers._BLOCK_BYTES, readers.DECISION_ROWS = 64, 1
+    readers_state = (csv_reader._BLOCK_BYTES, staging.DECISION_ROWS)
+    csv_reader._BLOCK_BYTES, staging.DECISION_ROWS = 64, 1
     try:
         _compare_unit_sizes(tmp_path_factory, rows, unit_rows)
     finally:
-        readers._BLOCK_BYTES, readers.DECISION_ROWS = readers_state
+        csv_reader._BLOCK_BYTES, staging.DECISION_ROWS = readers_state
 
 
 def _compare_unit_sizes(

@@ -153,7 +153,8 @@ CUSTOMERS = Table(
         Column(
             "birth_year",
             "INTEGER",
-            "Year of birth (age is derived from it when age is absent)",
+            "Year of birth, kept as given (features compute age from it as of the data's "
+            "reference date when age is absent)",
             minimum=1900,
             maximum=2030,
             aliases=("yearbirth", "yearofbirth", "birthyear"),
@@ -203,11 +204,6 @@ CUSTOMERS = Table(
             aliases=("consent", "marketingconsent", "optin", "consentmarketing"),
         ),
     ),
-    derived_columns={
-        "age": Derivation(
-            "CAST(extract(year FROM current_date) - birth_year AS INTEGER)", ("birth_year",)
-        ),
-    },
 )
 
 STORES = Table(
@@ -356,10 +352,17 @@ TABLE_LOAD_ORDER: tuple[str, ...] = (
 
 PII_COLUMN_NAMES: frozenset[str] = frozenset(
     {
-        "name", "firstname", "lastname", "fullname", "customername", "email", "emailaddress",
-        "mail", "phone", "phonenumber", "mobile", "telephone", "address", "street",
-        "streetaddress", "postcode", "zipcode", "zip", "ssn", "passport", "dateofbirth",
-        "birthdate", "dob", "creditcard", "cardnumber", "iban",
+        "name", "firstname", "lastname", "fullname", "surname", "customername", "clientname",
+        "username", "email", "emailaddress", "customeremail", "mail", "phone", "phonenumber",
+        "mobile", "mobilephone", "mobilenumber", "cellphone", "telephone", "tel", "fax",
+        "address", "street", "streetaddress", "postcode", "postalcode", "zipcode", "zip",
+        "ssn", "nationalid", "passport", "passportnumber", "taxid", "dateofbirth",
+        "birthdate", "birthday", "dob", "creditcard", "cardnumber", "iban", "accountnumber",
+        "ipaddress", "notes", "comments",
     }
 )
-"""Normalised source column names that carry personal data: never stored, never features."""
+"""Common normalised names of columns that carry personal data: never stored, never features.
+
+Ingest recognises many more spellings, and personal values under any name, with
+:func:`mallseg.core.personal_data.personal_data_reason`; this set is for later stages that
+only see column names."""

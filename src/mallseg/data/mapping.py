@@ -26,6 +26,7 @@ import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from mallseg.core.personal_data import personal_data_name_reason
 from mallseg.core.schema import PII_COLUMN_NAMES, Table
 from mallseg.data.errors import IngestError
 
@@ -33,8 +34,10 @@ __all__ = [
     "AMBIGUOUS_NAMES",
     "ColumnMapping",
     "map_columns",
+    "match_columns",
     "normalise_name",
     "parse_mapping_options",
+    "parse_value_options",
 ]
 
 AMBIGUOUS_NAMES: dict[str, tuple[str, ...]] = {
@@ -57,7 +60,11 @@ def normalise_name(name: str) -> str:
 
 @dataclass
 class ColumnMapping:
-    """How a file's columns map onto a canonical table."""
+    """How a file's columns map onto a canonical table.
+
+    >>> ColumnMapping("stores", {"store_id": "Shop"}, ignored=["Owner"]).ignored
+    ['Owner']
+    """
 
     table: str
     canonical_to_source: dict[str, str]
@@ -65,6 +72,8 @@ class ColumnMapping:
     """Source columns that map to nothing (kept out of the workspace)."""
     dropped_pii: list[str] = field(default_factory=list)
     """Source columns recognised as personal data: never stored."""
+    pii_reasons: dict[str, str] = field(default_factory=dict)
+    """Why each column of ``dropped_pii`` is personal data."""
 
 
 def parse_mapping_options(options: Sequence[str]) -> dict[str, str]:
@@ -94,12 +103,45 @@ def parse_mapping_options(options: Sequence[str]) -> dict[str, str]:
     return parsed
 
 
+def parse_value_options(options: Sequence[str]) -> dict[str, dict[str, str]]:
+    """Parse ``column=raw:value,raw:value`` options into a value mapping per column.
+
+    >>> parse_value_options(["gender=1:male,2:female"])
+    {'gender': {'1': 'male', '2': 'female'}}
+
+    Raises
+    ------
+    IngestError
+        When an option is not of that form.
+    """
+    parsed: dict[str, dict[str, str]] = {}
+    for option in options:
+        column, sep, pairs = option.partition("=")
+        column = column.strip()
+        if not sep or not column or not pairs.strip():
+            raise IngestError(
+                f"--values {option!r}: expected COLUMN=RAW:VALUE,RAW:VALUE, "
+                "e.g. gender=1:male,2:female"
+            )
+        values = parsed.setdefault(column, {})
+        for pair in pairs.split(","):
+            raw, colon, value = pair.partition(":")
+            if not colon or not raw.strip() or not value.strip():
+                raise IngestError(
+                    f"--values {option!r}: {pair.strip()!r} is not RAW:VALUE, "
+                    "e.g. gender=1:male,2:female"
+                )
+            values[raw.strip()] = value.strip()
+    return parsed
+
+
 def map_columns(
     source_columns: Sequence[str],
     table: Table,
     explicit: Mapping[str, str] | None = None,
     *,
     source_label: str = "file",
+    single_column_advice: str | None = None,
 ) -> ColumnMapping:
     """Map ``source_columns`` onto ``table``.
 
@@ -113,12 +155,23 @@ def map_columns(
         ``source -> canonical`` pairs given by the user; they win over automatic matches.
     source_label:
         Name of the file, used in error messages.
+    single_column_advice:
+        What to tell a user whose file shows a single column (for a workbook: choose the
+        sheet); by default, name the delimiter.
 
     Raises
     ------
     IngestError
         When an explicit mapping names a column the file does not have or a canonical
         column the table does not have, or when a required column has no source.
+
+    >>> from mallseg.core.schema import CANONICAL_TABLES
+    >>> m = map_columns(["Kunde", "E-Mail", "Tier"], CANONICAL_TABLES["customers"],
+    ...                 {"Kunde": "customer_id"})
+    >>> m.canonical_to_source, m.dropped_pii
+    ({'customer_id': 'Kunde', 'loyalty_tier': 'Tier'}, ['E-Mail'])
+    >>> m.pii_reasons["E-Mail"]
+    'personal data: the name says e-mail address'
     """
     explicit = dict(explicit or {})
     canonical_names = set(table.column_names)
@@ -136,28 +189,21 @@ def map_columns(
             )
         chosen[canonical] = source
 
+    chosen.update(match_columns(source_columns, table, exclude=chosen))
     taken = set(chosen.values())
-    normalised = {s: normalise_name(s) for s in source_columns if s not in taken}
-    for column in table.columns:
-        if column.name in chosen:
-            continue
-        candidates = (normalise_name(column.name), *column.aliases)
-        for candidate in candidates:
-            match = next(
-                (s for s, n in normalised.items() if n == candidate and s not in taken), None
-            )
-            if match is not None:
-                chosen[column.name] = match
-                taken.add(match)
-                break
 
     dropped_pii: list[str] = []
+    pii_reasons: dict[str, str] = {}
     ignored: list[str] = []
     for source in source_columns:
         if source in taken:
             continue
-        if normalise_name(source) in PII_COLUMN_NAMES:
+        reason = personal_data_name_reason(source)
+        if reason is None and normalise_name(source) in PII_COLUMN_NAMES:
+            reason = "personal data: a name that carries personal data"
+        if reason is not None:
             dropped_pii.append(source)
+            pii_reasons[source] = reason
         else:
             ignored.append(source)
 
@@ -183,11 +229,12 @@ def map_columns(
                 f"{ambiguous[0]!r} could mean {' or '.join(meanings)}: choose with {choices}"
             )
         if len(source_columns) == 1:
+            advice = single_column_advice or (
+                "expected fields separated by one of , ; TAB | (fixed-width text must be "
+                "converted to CSV first); name the delimiter with --delimiter")
             raise IngestError(
                 f"{source_label}: found a single column ({source_columns[0]!r}) where "
-                f"{table.name} needs {first.name}; expected fields separated by one of "
-                ", ; TAB | (fixed-width text must be converted to CSV first); "
-                "name the delimiter with --delimiter"
+                f"{table.name} needs {first.name}; {advice}"
             )
         raise IngestError(
             f"{source_label}: no column for {table.name}.{first.name} ({first.meaning}){hint}; "
@@ -200,7 +247,39 @@ def map_columns(
         canonical_to_source=ordered,
         ignored=ignored,
         dropped_pii=dropped_pii,
+        pii_reasons=pii_reasons,
     )
+
+
+def match_columns(
+    source_columns: Sequence[str], table: Table, *, exclude: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """Automatic ``canonical -> source`` matches of ``source_columns`` onto ``table``.
+
+    Canonical columns and source columns named in ``exclude`` (``canonical -> source``)
+    are left out. Each canonical column takes the first source column whose normalised
+    name is its own name or, in order of preference, one of its aliases.
+
+    >>> from mallseg.core.schema import CANONICAL_TABLES
+    >>> match_columns(["gender", "age", "price"], CANONICAL_TABLES["customers"])
+    {'gender': 'gender', 'age': 'age'}
+    """
+    excluded = dict(exclude or {})
+    taken = set(excluded.values())
+    normalised = {s: normalise_name(s) for s in source_columns if s not in taken}
+    chosen: dict[str, str] = {}
+    for column in table.columns:
+        if column.name in excluded:
+            continue
+        for candidate in (normalise_name(column.name), *column.aliases):
+            match = next(
+                (s for s, n in normalised.items() if n == candidate and s not in taken), None
+            )
+            if match is not None:
+                chosen[column.name] = match
+                taken.add(match)
+                break
+    return chosen
 
 
 def _derivable(column: str, table: Table, chosen: Mapping[str, str]) -> bool:

@@ -58,8 +58,31 @@ DATETIME_FORMATS: tuple[str, ...] = (
     "%d.%m.%Y",
     "%Y/%m/%d %H:%M:%S",
     "%Y/%m/%d",
+    "%b %d %Y %H:%M:%S",
+    "%b %d %Y",
+    "%b %d, %Y",
+    "%d %b %Y %H:%M:%S",
+    "%d %b %Y %H:%M",
+    "%d %b %Y",
+    "%d-%b-%Y",
+    "%B %d, %Y",
+    "%B %d %Y",
+    "%d %B %Y",
 )
-"""Formats tried after ISO 8601, day-first before month-first when both read everything."""
+"""Formats tried after ISO 8601, day-first before month-first when both read everything.
+
+Month names (``Jan 01 2021``, ``01 Jan 2021``, ``January 1, 2021``) are English, in any
+letter case."""
+
+_FEMALE = ("f", "female", "woman", "w", "women", "frau", "femme", "weiblich", "weibl", "mujer",
+           "kadin", "kadın", "donna", "femmina", "feminino", "femenino", "mulher", "vrouw",
+           "vrouwelijk", "kvinna", "kvinde", "kvinne", "kobieta", "nainen", "zenska", "girl",
+           "lady", "fem", "mrs", "ms")
+_MALE = ("m", "male", "man", "men", "mann", "homme", "h", "mannlich", "mannl", "hombre",
+         "erkek", "uomo", "maschio", "masculino", "homem", "varon", "mannelijk", "mand",
+         "mezczyzna", "mies", "muski", "boy", "mr", "masc")
+_OTHER = ("other", "o", "x", "diverse", "divers", "d", "non-binary", "nonbinary",
+          "non binary", "autre", "otro", "altro", "diğer", "diger", "andere")
 
 
 def text_expr(source: str) -> str:
@@ -118,6 +141,12 @@ def detect_decimal_comma(
     A comma followed by exactly three digits reads as a thousands separator; a column with
     any value that has a comma followed by another number of digits, or a dot before its
     comma, writes decimals with a comma.
+
+    >>> import duckdb
+    >>> con = duckdb.connect()
+    >>> _ = con.execute("CREATE TABLE t AS SELECT * FROM (VALUES ('1,234'), ('12,5')) v(x)")
+    >>> detect_decimal_comma(con, "t", "x"), detect_decimal_comma(con, "t", "'1,234'")
+    (True, False)
     """
     v = text_expr(source)
     row = con.execute(
@@ -145,19 +174,36 @@ def boolean_expr(source: str) -> str:
 
 
 def gender_expr(source: str) -> str:
-    """Canonical gender (female, male, other) from common spellings; unknown -> NULL."""
-    v = f"lower({text_expr(source)})"
+    """Canonical gender (female, male, other) from spellings in several languages.
+
+    Letter case, accents and a trailing dot are ignored; anything else gives NULL.
+
+    >>> import duckdb
+    >>> con = duckdb.connect()
+    >>> con.execute(f"SELECT {gender_expr(repr('Männlich'))}, {gender_expr(repr('Kadın'))}, "
+    ...             f"{gender_expr(repr('MUJER'))}, {gender_expr(repr('robot'))}").fetchone()
+    ('male', 'female', 'female', None)
+    """
+    v = f"rtrim(strip_accents(lower({text_expr(source)})), '.')"
+
+    def listed(words: tuple[str, ...]) -> str:
+        return ", ".join("'" + w.replace("'", "''") + "'" for w in words)
+
     return (
-        f"CASE WHEN {v} IN ('f', 'female', 'woman', 'w', 'women', 'frau', 'femme') "
-        "THEN 'female' "
-        f"WHEN {v} IN ('m', 'male', 'man', 'men', 'mann', 'homme', 'h') THEN 'male' "
-        f"WHEN {v} IN ('other', 'o', 'x', 'diverse', 'd', 'non-binary', 'nonbinary', "
-        "'non binary') THEN 'other' END"
+        f"CASE WHEN {v} IN ({listed(_FEMALE)}) THEN 'female' "
+        f"WHEN {v} IN ({listed(_MALE)}) THEN 'male' "
+        f"WHEN {v} IN ({listed(_OTHER)}) THEN 'other' END"
     )
 
 
 def timestamp_expr(source: str, fmt: str | None) -> str:
-    """A timestamp read as ISO 8601 or with ``fmt`` (strptime), else NULL."""
+    """A timestamp read as ISO 8601 or with ``fmt`` (strptime), else NULL.
+
+    >>> import duckdb
+    >>> duckdb.connect().execute(f"SELECT {timestamp_expr(repr('Jan 02 2021'), '%b %d %Y')}"
+    ...                          ).fetchone()[0].isoformat()
+    '2021-01-02T00:00:00'
+    """
     v = text_expr(source)
     iso = f"TRY_CAST({v} AS TIMESTAMP)"
     if fmt is None:
@@ -172,6 +218,13 @@ def detect_datetime_format(
     """The format (from :data:`DATETIME_FORMATS`) reading most values of a text column.
 
     Returns None when ISO 8601 reads at least as many values as any other format.
+
+    >>> import duckdb
+    >>> con = duckdb.connect()
+    >>> _ = con.execute("CREATE TABLE t AS SELECT * FROM (VALUES ('25/04/2024'), ('03/04/2024'))"
+    ...                 " v(d)")
+    >>> detect_datetime_format(con, "t", "d")
+    '%d/%m/%Y'
     """
     v = text_expr(source)
     sample = (f"(SELECT {v} AS v FROM {_first_rows(table, sample_rows, order_by)} "
