@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from mallseg.data.ingest import IngestReport
     from mallseg.workspace import Workspace
 
-__all__ = ["parse_value_maps", "register"]
+__all__ = ["register"]
 
 _TABLES = "customers, stores, visits, transactions, campaigns, exposures"
 
@@ -27,28 +27,6 @@ def register(app: typer.Typer) -> None:
     app.command("simulate")(simulate)
     app.command("status")(status)
     app.command("quarantine")(quarantine)
-
-
-def parse_value_maps(options: list[str]) -> dict[str, dict[str, str]]:
-    """``--values gender=1:male,2:female`` options as column -> {raw: value}.
-
-    >>> parse_value_maps(["gender=1:male,2:female"])
-    {'gender': {'1': 'male', '2': 'female'}}
-    """
-    parsed: dict[str, dict[str, str]] = {}
-    for option in options:
-        column, sep, pairs = option.partition("=")
-        mapping: dict[str, str] = {}
-        for pair in pairs.split(","):
-            raw, colon, value = pair.partition(":")
-            if not sep or not colon or not column.strip() or not raw.strip():
-                raise ValueError(
-                    f"--values {option!r}: expected COLUMN=RAW:VALUE,RAW:VALUE, "
-                    "e.g. gender=1:male,2:female"
-                )
-            mapping[raw.strip()] = value.strip()
-        parsed[column.strip()] = mapping
-    return parsed
 
 
 def ingest(
@@ -81,7 +59,7 @@ def ingest(
 ) -> None:
     """Validate a file and load it into the workspace; rejected rows go to quarantine."""
     from mallseg.data.errors import IngestError
-    from mallseg.data.mapping import parse_mapping_options
+    from mallseg.data.mapping import parse_mapping_options, parse_value_options
 
     file = _sample_or_file(table, file, sample)
     options: dict[str, Any] = {"encoding": encoding, "delimiter": delimiter, "sheet": sheet,
@@ -89,7 +67,7 @@ def ingest(
     try:
         options["column_map"] = parse_mapping_options(column_map or [])
         if values:
-            options["value_map"] = parse_value_maps(values)
+            options["value_map"] = parse_value_options(values)
         if spend_columns:
             options["spend_columns"] = [c.strip() for c in spend_columns.split(",") if c.strip()]
         with open_workspace(ctx, workspace) as ws:
@@ -142,13 +120,9 @@ def _ingest_folder(ws: Workspace, folder: Path, options: dict[str, Any]) -> list
 
     load_options = {k: options[k] for k in ("register_unknown",) if k in options}
     prepare_options = {k: v for k, v in options.items() if k in (
-        "column_map", "encoding", "delimiter", "sheet")}
-    scan = getattr(ingest_module, "scan_table_folder", None)
-    if scan is not None:
-        found = scan(folder)
-        sources, ignored = found.found, list(found.ignored)
-    else:
-        sources, ignored = ingest_module.find_table_sources(folder), []
+        "column_map", "encoding", "delimiter", "sheet", "value_map", "spend_columns")}
+    found = ingest_module.scan_table_folder(folder)
+    sources, ignored = found.found, list(found.ignored)
     prepared = [ingest_module.prepare_ingest(name, path, **prepare_options)
                 for name, path in sources.items()]
     for name, path in sources.items():

@@ -47,11 +47,10 @@ def print_ingest_report(report: IngestReport) -> None:
     )
     mapped = ", ".join(f"{s} -> {c}" for c, s in report.mapping.items())
     console.print(f"  columns: {mapped}", highlight=False, markup=False)
-    attributes: dict[str, str] = getattr(report, "attributes", {}) or {}
-    if attributes:
-        kept = ", ".join(f"{name} ({kind})" for name, kind in attributes.items())
+    if report.attributes:
+        kept = ", ".join(f"{name} ({kind})" for name, kind in report.attributes.items())
         console.print(f"  kept as customer attributes: {kept}", highlight=False, markup=False)
-    set_aside: dict[str, str] = getattr(report, "set_aside", {}) or {}
+    set_aside = report.set_aside
     for column, reason in set_aside.items():
         console.print(f"  set aside {column}: {reason}", highlight=False, markup=False)
     if report.ignored_columns:
@@ -69,7 +68,7 @@ def print_ingest_report(report: IngestReport) -> None:
         more = f" (and {count - 1:,} more like it)" if count > 1 else ""
         console.print(f"  [yellow]quarantined {count:,}:[/] {escape(str(example))}{more}",
                       highlight=False)
-    for warning in getattr(report, "warnings", []) or []:
+    for warning in report.warnings:
         console.print(f"  [yellow]warning:[/] {escape(warning)}", highlight=False)
     for note in report.notes:
         console.print(f"  note: {note}", highlight=False, markup=False)
