@@ -36,7 +36,6 @@ PLAN: list[tuple[str, str, str, bool] | tuple[str, str, str, bool, dict[str, str
     ("retail", "transactions", "online_retail/online_retail.csv.gz", True),
     ("cdnow", "transactions", "cdnow/CDNOW_master.csv", True),
     ("cdnow_txt", "transactions", "cdnow/CDNOW_master.txt", True),
-    ("istanbul", "customers", "istanbul_mall_shopping/customer_shopping_data.csv", False),
     ("istanbul", "transactions", "istanbul_mall_shopping/customer_shopping_data.csv", True),
     ("istanbul", "transactions", "istanbul_mall_shopping/customer_shopping_data.csv", True,
      {"price": "amount"}),

@@ -246,7 +246,7 @@ def segment_customers(
             kinds=schema.kinds, model_features=features,
         )
         names = (name_rfm_groups(profiles, rfm) if rfm is not None else
-                 name_segments(profiles, rules=request.naming_rules, meanings=schema.meanings,
+                 name_segments(profiles, rules=request.naming_rules, labels=schema.labels,
                                vocabulary=schema.vocabulary))
         model_path = None
         if selection is not None:

@@ -20,6 +20,7 @@ from datetime import datetime
 import duckdb
 
 from mallseg.features.blocks.attributes import PURCHASE_SHARE_PREFIX, derived_attribute_features
+from mallseg.features.blocks.block import SQLConnection
 from mallseg.features.blocks.value import SPEND_SHARE_PREFIX
 from mallseg.features.catalog import FEATURES, describe_feature
 from mallseg.features.schema import AttributeSpec, BuildParameters, FeatureSchema
@@ -33,17 +34,26 @@ OTHER_CATEGORY = "other"
 """Spend-share member that collects the categories too rare to be features of their own."""
 
 
-def _stage_columns(connection: duckdb.DuckDBPyConnection, stage: str) -> list[str]:
+def _stage_columns(connection: SQLConnection, stage: str) -> list[str]:
     return [str(r[0]) for r in connection.execute(f"DESCRIBE {stage}").fetchall()
             if r[0] != "customer_id"]
 
 
 def fresh_select(
-    connection: duckdb.DuckDBPyConnection, stage: str, min_category_share: float
+    connection: SQLConnection, stage: str, min_category_share: float
 ) -> tuple[str, list[str], list[str]]:
     """The final SELECT of a first build: features with a value, rare categories merged.
 
     Returns the SELECT, the features in output order and the categories kept.
+
+    Examples
+    --------
+    >>> import duckdb
+    >>> con = duckdb.connect()
+    >>> _ = con.execute("CREATE TABLE stage AS SELECT 'c1' AS customer_id, 3 AS age, "
+    ...                 "NULL::DOUBLE AS dwell_mean_minutes")
+    >>> fresh_select(con, "stage", 0.01)
+    ('SELECT customer_id, "age" AS "age" FROM stage', ['age'], [])
     """
     names = _stage_columns(connection, stage)
     shares = [n for n in names if n.startswith(SPEND_SHARE_PREFIX)]
@@ -79,10 +89,18 @@ def fresh_select(
     return f"SELECT customer_id, {items} FROM {stage}", ordered, kept_categories
 
 
-def schema_select(
-    connection: duckdb.DuckDBPyConnection, stage: str, schema: FeatureSchema
-) -> str:
-    """The final SELECT of a build with a schema: exactly its features, merged the same way."""
+def schema_select(connection: SQLConnection, stage: str, schema: FeatureSchema) -> str:
+    """The final SELECT of a build with a schema: exactly its features, merged the same way.
+
+    Examples
+    --------
+    >>> import duckdb
+    >>> con = duckdb.connect()
+    >>> _ = con.execute("CREATE TABLE stage AS SELECT 'c1' AS customer_id, 3 AS age")
+    >>> schema_select(con, "stage", FeatureSchema(None, features=("age", "gender"),
+    ...                                           kinds={"gender": "categorical"}))
+    'SELECT customer_id, "age" AS "age", CAST(NULL AS VARCHAR) AS "gender" FROM stage'
+    """
     names = set(_stage_columns(connection, stage))
     other = f"{SPEND_SHARE_PREFIX}{OTHER_CATEGORY}"
     kept = {f"{SPEND_SHARE_PREFIX}{c}" for c in schema.kept_categories}
@@ -106,14 +124,26 @@ def schema_select(
 
 
 def describe_schema(
-    connection: duckdb.DuckDBPyConnection, reference: datetime | None, source: str,
+    connection: SQLConnection | None, reference: datetime | None, source: str,
     parameters: BuildParameters, kept: list[str], specs: list[AttributeSpec],
     features: list[str], has_transactions: bool,
 ) -> FeatureSchema:
-    """The schema of a first build: its parameters, features, kinds, meanings, vocabulary."""
-    place = _place_noun(connection)
+    """The schema of a first build: its parameters, features, kinds, meanings, vocabulary.
+
+    ``connection`` is the workspace's, whose ingest log says what the places bought from
+    are called; ``None`` (data read straight from files) calls them stores.
+
+    Examples
+    --------
+    >>> schema = describe_schema(None, None, "given", BuildParameters(), [], [],
+    ...                          ["age", "frequency"], True)
+    >>> schema.kinds, schema.vocabulary
+    ({'age': 'numeric', 'frequency': 'count'}, {'place': 'store'})
+    """
+    place = _place_noun(connection) if connection is not None else "store"
     kinds: dict[str, str] = {}
     meanings: dict[str, str] = {}
+    labels: dict[str, str] = {}
     derived = {name: (kind, meaning) for name, _, kind, meaning in
                derived_attribute_features(specs, has_transactions=has_transactions)}
     by_feature = {spec.feature: spec for spec in specs}
@@ -121,8 +151,10 @@ def describe_schema(
         if feature in by_feature:
             kinds[feature] = by_feature[feature].kind
             meanings[feature] = by_feature[feature].meaning or feature.replace("_", " ")
+            labels[feature] = _attribute_label(by_feature[feature])
         elif feature in derived:
             kinds[feature], meanings[feature] = derived[feature]
+            labels[feature] = _derived_label(feature)
         elif feature.startswith(PURCHASE_SHARE_PREFIX):
             kinds[feature] = "share"
         else:
@@ -137,11 +169,31 @@ def describe_schema(
     return FeatureSchema(
         as_of=reference, reference=source, parameters=parameters,
         kept_categories=tuple(kept), attributes=tuple(specs), features=tuple(features),
-        kinds=kinds, meanings=meanings, vocabulary={"place": place},
+        kinds=kinds, meanings=meanings, labels=labels, vocabulary={"place": place},
     )
 
 
-def _place_noun(connection: duckdb.DuckDBPyConnection) -> str:
+def _attribute_label(spec: AttributeSpec) -> str:
+    """A short name for an attribute: what it counts, in words."""
+    member = (spec.member or "").replace("_", " ")
+    if spec.family == "spend" and member:
+        return f"spend on {member}"
+    if spec.family == "purchases" and member:
+        return f"{member} purchases"
+    return spec.feature.removeprefix("attr_").replace("_", " ")
+
+
+def _derived_label(feature: str) -> str:
+    if feature == "monetary_total":
+        return "total spend"
+    if feature == "purchases_total":
+        return "purchases, all channels"
+    if feature.startswith(PURCHASE_SHARE_PREFIX):
+        return f"share of purchases {feature.removeprefix(PURCHASE_SHARE_PREFIX)}"
+    return f"share of spend on {feature.removeprefix(SPEND_SHARE_PREFIX).replace('_', ' ')}"
+
+
+def _place_noun(connection: SQLConnection) -> str:
     """What the places bought from are, judged by the source column of ``store_id``."""
     try:
         rows = connection.execute(

@@ -154,7 +154,8 @@ def default_lens(available: Iterable[str], attributes: Iterable[str] = ()) -> st
     Behaviour when there are visits (how people use the mall), then the classic
     income x spending-score view, then the customer profile when the customer file brought
     at least three attributes of its own (spend per category, counts, household,
-    education...), then value (RFM) when there are purchases, else demographics.
+    education...) or when demographics meet spend per category, then value (RFM) when
+    there are purchases, else demographics.
 
     >>> default_lens(["customer_id", "annual_income", "spending_score", "age"])
     'classic'
@@ -172,6 +173,9 @@ def default_lens(available: Iterable[str], attributes: Iterable[str] = ()) -> st
     if {"annual_income", "spending_score"} <= present:
         return "classic"
     if len([a for a in attributes if a in present]) >= 3:
+        return "profile"
+    demographics = {"age", "gender", "annual_income"} & present
+    if demographics and any(c.startswith("spend_share_") for c in present):
         return "profile"
     if "monetary_total" in present:
         return "value"

@@ -100,6 +100,8 @@ class FeatureSchema:
     features: tuple[str, ...] = ()
     kinds: dict[str, str] = field(default_factory=dict)
     meanings: dict[str, str] = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)
+    """Short names for tables and sentences ("spend on wines"), where the meaning is long."""
     vocabulary: dict[str, str] = field(default_factory=dict)
     """Words the data calls things by (``place``: store, mall, branch)."""
 
@@ -132,6 +134,7 @@ class FeatureSchema:
             features=tuple(payload.get("features") or ()),
             kinds=dict(payload.get("kinds") or {}),
             meanings=dict(payload.get("meanings") or {}),
+            labels=dict(payload.get("labels") or {}),
             vocabulary=dict(payload.get("vocabulary") or {}),
         )
 

@@ -22,37 +22,63 @@ from mallseg.features.catalog import describe_feature
 __all__ = ["feature_phrase", "feature_text", "format_value"]
 
 _SHORT_MEANINGS: dict[str, str] = {
+    "annual_income": "annual income",
     "spending_score": "spending score",
+    "family_size": "household size",
+    "loyalty_tier": "loyalty tier",
+    "tenure_days": "days as a customer",
+    "recency_days": "days since the last purchase",
+    "frequency": "purchase occasions",
+    "monetary_total": "total spend",
+    "basket_mean": "spend per purchase",
+    "distinct_stores": "stores bought from",
+    "visits_per_month": "visits per month",
     "dwell_mean_minutes": "time per visit",
+    "share_visits_morning": "share of visits before noon",
+    "share_visits_midday": "share of visits 12:00-15:00",
+    "share_visits_afternoon": "share of visits 15:00-18:00",
+    "share_visits_evening": "share of visits after 18:00",
+    "share_visits_weekend": "share of visits at weekends",
+    "repeat_visit_rate": "repeat-visit rate",
     "days_between_visits_mean": "days between visits",
+    "campaign_exposures": "offers received",
+    "campaign_response_rate": "response rate",
+    "campaign_redemption_rate": "redemption rate",
+    "purchases_total": "purchases, all channels",
 }
-"""Shorter wording for descriptions where the catalog meaning is a full explanation."""
+"""Short wording for tables and sentences where the catalog meaning is a full explanation."""
 
 
 def feature_text(
-    feature: str, meanings: Mapping[str, str] | None = None
+    feature: str, labels: Mapping[str, str] | None = None,
+    kinds: Mapping[str, str] | None = None,
 ) -> tuple[str, str, str]:
-    """The (meaning, unit, kind) a description uses for ``feature``.
+    """The (short name, unit, kind) a description uses for ``feature``.
 
-    ``meanings`` (from the feature schema: customer attributes, what a place is called)
-    wins over the catalog.
+    ``labels`` and ``kinds`` (from the feature schema: customer attributes, what a place is
+    called) win over the catalog.
 
     >>> feature_text("basket_mean")
-    ('Mean spend per purchase occasion', 'currency units', 'money')
-    >>> feature_text("mnt_wines", {"mnt_wines": "Spend on wines"})[0]
-    'Spend on wines'
+    ('spend per purchase', 'currency units', 'money')
+    >>> feature_text("mnt_wines", {"mnt_wines": "spend on wines"}, {"mnt_wines": "money"})
+    ('spend on wines', '', 'money')
     """
     try:
         spec = describe_feature(feature)
-        meaning, unit, kind = _SHORT_MEANINGS.get(feature, spec.meaning), spec.unit, spec.kind
+        label, unit, kind = _SHORT_MEANINGS.get(feature, spec.meaning), spec.unit, spec.kind
     except KeyError:
-        meaning, unit, kind = feature.replace("_", " "), "", "numeric"
-    if meanings and feature in meanings:
-        meaning = meanings[feature]
-    return meaning, unit, kind
+        label, unit, kind = feature.replace("_", " "), "", "numeric"
+    if labels and feature in labels:
+        label = labels[feature]
+    if kinds and feature in kinds:
+        kind = kinds[feature]
+    return label, unit, kind
 
 
-def feature_phrase(row: pd.Series, meanings: Mapping[str, str] | None = None) -> str:
+def feature_phrase(
+    row: pd.Series, labels: Mapping[str, str] | None = None,
+    kinds: Mapping[str, str] | None = None,
+) -> str:
     """One effect row in words with its two numbers.
 
     >>> import pandas as pd
@@ -61,12 +87,12 @@ def feature_phrase(row: pd.Series, meanings: Mapping[str, str] | None = None) ->
     'age 40% below average (24 vs 40)'
     """
     feature = str(row["feature"])
-    meaning, unit, kind = feature_text(feature, meanings)
+    meaning, unit, kind = feature_text(feature, labels, kinds)
     seg_value = float(row["segment_value"])
     pop_value = float(row["population_value"])
     if row["kind"] == "categorical":
         return f"{meaning.lower()} {row['level']} {seg_value:.0%} vs {pop_value:.0%} overall"
-    if kind == "share":
+    if kind in ("share", "flag"):
         return f"{meaning.lower()} {seg_value:.0%} vs {pop_value:.0%} on average"
     seg_text, pop_text = format_value(seg_value, unit), format_value(pop_value, unit)
     if pop_value > 0 and seg_value >= 0:

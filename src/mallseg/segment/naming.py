@@ -112,7 +112,7 @@ def name_segments(
     profiles: SegmentProfiles,
     *,
     rules: NamingRules | Mapping[str, Any] | None = None,
-    meanings: Mapping[str, str] | None = None,
+    labels: Mapping[str, str] | None = None,
     vocabulary: Mapping[str, str] | None = None,
 ) -> dict[int, SegmentName]:
     """Name every segment of ``profiles``.
@@ -124,8 +124,9 @@ def name_segments(
     rules:
         :class:`NamingRules`, a mapping for :meth:`NamingRules.from_mapping` (laid over the
         defaults), or ``None`` for the defaults.
-    meanings:
-        Feature -> meaning, overriding the catalog in descriptions (customer attributes).
+    labels:
+        Feature -> short name, overriding the catalog's in descriptions (customer
+        attributes: "spend on wines").
     vocabulary:
         Words the data calls things by: ``{"place": "mall"}`` when the places bought from
         are whole malls (default ``store``).
@@ -165,7 +166,7 @@ def name_segments(
         s: active.not_enough_data if s in short_of_data else _compose(phrase_lists[s], active)
         for s in named
     }
-    names, comparisons = _make_unique(names, phrase_lists, sizes, profiles, active, meanings)
+    names, comparisons = _make_unique(names, phrase_lists, sizes, profiles, active, labels)
 
     result: dict[int, SegmentName] = {}
     for seg in profiles.segments:
@@ -173,7 +174,7 @@ def name_segments(
             result[seg] = SegmentName(UNASSIGNED_LABEL, _unassigned_description(profiles))
             continue
         text = (_short_of_data_description(profiles, seg) if seg in short_of_data
-                else _describe(profiles, seg, active, meanings))
+                else _describe(profiles, seg, active, labels))
         if seg in comparisons:
             text = f"{text[:-1]}; {comparisons[seg]}."
         used = tuple(p.evidence for p in phrase_lists[seg]
@@ -299,7 +300,7 @@ def _make_unique(
     sizes: dict[int, int],
     profiles: SegmentProfiles,
     rules: NamingRules,
-    meanings: Mapping[str, str] | None,
+    labels: Mapping[str, str] | None,
 ) -> tuple[dict[int, str], dict[int, str]]:
     """Unique names, and for segments told apart by comparison the sentence saying how."""
     result = dict(names)
@@ -319,13 +320,13 @@ def _make_unique(
         feature = _separating_feature(profiles, members)
         order = _order_by(profiles, members, feature)
         if feature is not None and len(members) == 2:
-            meaning = feature_text(feature, meanings)[0].lower()
+            meaning = feature_text(feature, labels, profiles.kinds)[0].lower()
             high, low = order
             result[high], result[low] = f"{name}, higher {meaning}", f"{name}, lower {meaning}"
         else:
             for letter, seg in zip(string.ascii_uppercase, order, strict=False):
                 result[seg] = f"{name} {letter}"
-        comparisons.update(_comparison_sentences(profiles, order, feature, meanings))
+        comparisons.update(_comparison_sentences(profiles, order, feature, labels))
     return result, comparisons
 
 
@@ -357,12 +358,12 @@ def _mean(profiles: SegmentProfiles, segment: int, feature: str) -> float:
 
 def _comparison_sentences(
     profiles: SegmentProfiles, order: list[int], feature: str | None,
-    meanings: Mapping[str, str] | None,
+    labels: Mapping[str, str] | None,
 ) -> dict[int, str]:
     if feature is None:
         return {seg: "the same as the other segments of this name on every feature profiled"
                 for seg in order}
-    meaning, unit, _ = feature_text(feature, meanings)
+    meaning, unit, _ = feature_text(feature, labels, profiles.kinds)
     listed = ", ".join(format_value(_mean(profiles, s, feature), unit) for s in order)
     return {seg: f"told apart from its namesakes by {meaning.lower()} ({listed})"
             for seg in order}
@@ -392,7 +393,7 @@ def _lower_first(text: str) -> str:
 
 def _describe(
     profiles: SegmentProfiles, segment: int, rules: NamingRules,
-    meanings: Mapping[str, str] | None,
+    labels: Mapping[str, str] | None,
 ) -> str:
     row = profiles.row(segment)
     head = f"{int(row['size']):,} customers ({float(row['share']):.0%})"
@@ -405,8 +406,10 @@ def _describe(
             return f"{head}."
         top = covered.iloc[0]
         return (f"{head}: close to average on every feature (largest difference: "
-                f"{feature_phrase(top, meanings)}).")
-    return f"{head}: " + ", ".join(feature_phrase(r, meanings) for _, r in strong.iterrows()) + "."
+                f"{feature_phrase(top, labels, profiles.kinds)}).")
+    return f"{head}: " + ", ".join(
+        feature_phrase(r, labels, profiles.kinds) for _, r in strong.iterrows()
+    ) + "."
 
 
 def _short_of_data_description(profiles: SegmentProfiles, segment: int) -> str:

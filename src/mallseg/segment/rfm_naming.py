@@ -42,7 +42,7 @@ def name_rfm_groups(profiles: SegmentProfiles, result: RFMResult) -> dict[int, S
         group = result.groups[segment]
         effects = profiles.distinguishing(segment)
         rfm_rows = effects[effects["feature"].isin(RFM_FEATURES)]
-        numbers = ", ".join(feature_phrase(r) for _, r in rfm_rows.iterrows())
+        numbers = ", ".join(feature_phrase(r, None, profiles.kinds) for _, r in rfm_rows.iterrows())
         text = f"{group.name} ({group.rule()}): {head}"
         text += f"; {numbers}." if numbers else "."
         if group.action:

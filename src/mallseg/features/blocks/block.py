@@ -23,9 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
-
-import duckdb
+from typing import Any, Protocol
 
 from mallseg.features.schema import BuildParameters
 from mallseg.features.sources import CanonicalSources
@@ -33,12 +31,34 @@ from mallseg.features.sources import CanonicalSources
 __all__ = [
     "BuildContext",
     "FeatureBlock",
+    "SQLConnection",
     "at_least_zero",
     "sql_date",
     "sql_string",
     "sql_timestamp",
     "sql_values",
 ]
+
+
+class SQLConnection(Protocol):
+    """What the feature SQL needs of a database: ``execute(sql)`` with ``fetchall()``.
+
+    A DuckDB connection is one; so is the Spark engine's adapter
+    (:class:`mallseg.distributed.connection.SparkSQLConnection`), which translates the
+    same SQL for Spark. The SQL written against it keeps to the portable subset described
+    in :mod:`mallseg.distributed.dialect`.
+
+    Examples
+    --------
+    >>> import duckdb
+    >>> connection: SQLConnection = duckdb.connect()
+    >>> connection.execute("SELECT 1 + 1").fetchall()
+    [(2,)]
+    """
+
+    def execute(self, query: str, parameters: Any = None) -> Any:
+        """Run ``query``; the result has ``fetchall()`` (a list of tuples)."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -82,8 +102,8 @@ class BuildContext:
     Parameters
     ----------
     connection:
-        DuckDB connection holding the canonical tables (used for small look-ups only:
-        category and zone names, the first date of a table).
+        Connection holding the canonical tables (DuckDB, or the Spark engine's adapter),
+        used for small look-ups only: category and zone names, the first date of a table.
     sources:
         Canonical tables present in the connection.
     as_of:
@@ -104,7 +124,7 @@ class BuildContext:
     "t.purchased_at <= TIMESTAMP '2024-03-01 12:00:00'"
     """
 
-    connection: duckdb.DuckDBPyConnection | None
+    connection: SQLConnection | None
     sources: CanonicalSources
     as_of: datetime | None
     parameters: BuildParameters = field(default_factory=BuildParameters)

@@ -3,17 +3,19 @@
 Each transaction line is joined to a small in-query map of the stores it names (integer
 store, category and zone codes), so one aggregation per customer does it all with
 conditional sums over integers instead of a pivot; distinct stores are a bitmap of
-64-bit words (``bit_or``), not a DISTINCT. Only purchase occasions need a DISTINCT, and
-it runs as its own small grouping: inside the main aggregation it makes DuckDB several
-times slower. Lines after the as-of time are ignored. Returns (negative amounts) reduce
-the total spend but are not purchases.
+63-bit words (``bit_or`` over signed BIGINT, which DuckDB and Spark both hold), not a
+DISTINCT. Only purchase occasions need a DISTINCT, and it runs as its own small grouping:
+inside the main aggregation it makes DuckDB several times slower. Lines after the as-of
+time are ignored. Returns (negative amounts) reduce the total spend but are not purchases.
+The SQL keeps to the subset that DuckDB runs as written and the Spark engine translates
+(:mod:`mallseg.distributed.dialect`).
 
 - ``monetary_total``: sum of ``amount`` (net of returns); 0 for a customer who never bought.
 - ``frequency``: purchase occasions, counted over purchase lines (``amount`` > 0): distinct
   ``basket_id`` values, plus, for lines without a basket, distinct (day, store) pairs.
-  0 for a customer who never bought. Occasions are compared by a 64-bit hash of that key:
-  two occasions of one customer collide with odds of about n^2 / 2^65 (below 1e-11 for
-  10,000 occasions).
+  0 for a customer who never bought. Occasions are compared by a 64-bit hash of that key
+  (``hash`` in DuckDB, ``xxhash64`` in Spark): two occasions of one customer collide with
+  odds of about n^2 / 2^65 (below 1e-11 for 10,000 occasions).
 - ``basket_mean``: ``monetary_total / frequency``; NULL when ``frequency`` is 0.
 - ``recency_days``: calendar days from the last purchase to the as-of day. For a customer
   who never bought: one day more than the whole observed period (from the first
@@ -252,15 +254,21 @@ def _store_values(rows: list[tuple[str, int, int | None, int | None]]) -> str:
     return f"(VALUES {body}) AS sm(store_id, code, cat, zone)"
 
 
+STORE_WORD_BITS = 63
+"""Stores per bitmap word: the bits of a signed BIGINT below its sign bit (Spark has no
+unsigned integers, and a shift into the sign bit overflows in DuckDB)."""
+
+
 def _word_count(stores: int) -> int:
-    return (stores + 63) // 64
+    return (stores + STORE_WORD_BITS - 1) // STORE_WORD_BITS
 
 
 def _store_words(stores: int) -> list[str]:
-    """Distinct stores as a bitmap of 64-bit words: plain aggregates, no DISTINCT."""
+    """Distinct stores as a bitmap of 63-bit words: plain aggregates, no DISTINCT."""
+    bits = STORE_WORD_BITS
     return [
-        f"bit_or(CASE WHEN amount > 0 AND store_code // 64 = {j} "
-        f"THEN CAST(1 AS UBIGINT) << (store_code % 64) END) AS stores_{j}"
+        f"bit_or(CASE WHEN amount > 0 AND store_code // {bits} = {j} "
+        f"THEN CAST(1 AS BIGINT) << (store_code % {bits}) END) AS stores_{j}"
         for j in range(_word_count(stores))
     ]
 
@@ -278,9 +286,11 @@ def _recency(ctx: BuildContext) -> str:
 
 def _favourite_zone(zones: list[str]) -> str:
     # rounded so that a tie is a tie whatever order the parallel sum added the amounts in
-    spends = ", ".join(f"round(coalesce(val.zone_{code}, 0), 6)" for code in range(len(zones)))
-    names = ", ".join("'" + z.replace("'", "''") + "'" for z in zones)
-    return (
-        f"CASE WHEN list_max([{spends}]) > 0 THEN "
-        f"([{names}])[list_position([{spends}], list_max([{spends}]))] END"
+    spends = [f"round(coalesce(val.zone_{code}, 0), 6)" for code in range(len(zones))]
+    best = spends[0] if len(spends) == 1 else f"greatest({', '.join(spends)})"
+    # the first zone (alphabetical order) whose spend equals the best one
+    choices = " ".join(
+        f"WHEN {spend} = {best} THEN {sql_string(zone)}"
+        for spend, zone in zip(spends, zones, strict=True)
     )
+    return f"CASE WHEN {best} > 0 THEN CASE {choices} END END"

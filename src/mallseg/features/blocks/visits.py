@@ -22,6 +22,10 @@ Definitions (``as_of`` is the build's reference time; later visits are ignored):
 Shares, means and rates are NULL for customers with no visit (undefined, not zero; the
 segment preprocessing imputes them).
 
+Time differences are taken in microseconds (``date_diff('microsecond', ...)``): the one
+unit in which DuckDB's count of boundaries and Spark's count of whole units agree, so the
+SQL means the same on both engines (:mod:`mallseg.distributed.dialect`).
+
 Examples
 --------
 >>> import duckdb
@@ -72,7 +76,8 @@ def visit_block(ctx: BuildContext) -> FeatureBlock:
     aggregate = f"""
         SELECT customer_id,
             count(*) AS visits,
-            avg(coalesce(dwell_minutes, date_diff('second', entered_at, left_at) / 60.0))
+            avg(coalesce(dwell_minutes,
+                         date_diff('microsecond', entered_at, left_at) / 60000000.0))
                 AS dwell_mean,
             count(*) FILTER (WHERE hour(entered_at) < 12) AS morning,
             count(*) FILTER (WHERE hour(entered_at) >= 12 AND hour(entered_at) < 15) AS midday,
@@ -101,7 +106,8 @@ def visit_block(ctx: BuildContext) -> FeatureBlock:
     columns.append((
         "days_between_visits_mean",
         "CASE WHEN vis.visits >= 2 THEN "
-        "(epoch(vis.last_at) - epoch(vis.first_at)) / 86400.0 / (vis.visits - 1) END",
+        "date_diff('microsecond', vis.first_at, vis.last_at) / 86400000000.0 "
+        "/ (vis.visits - 1) END",
     ))
     return FeatureBlock(
         alias="vis", aggregate_sql=aggregate, columns=tuple(columns), first_seen="vis.first_at"
