@@ -1,0 +1,1 @@
+"""Charts: pure functions from result objects and small frames to Plotly figures."""
