@@ -1,0 +1,39 @@
+"""The API's routers, one per resource; :data:`ROUTERS` is what the app includes.
+
+A new resource is a new module here with its ``router``, and one line in :data:`ROUTERS`.
+Route functions' docstrings are the API documentation's descriptions.
+
+Examples
+--------
+>>> [router.prefix for router in ROUTERS]
+['', '/model', '/score', '/customers', '/customers', '/segments', '/keys', '/audit']
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from mallseg.service.routes import (
+    audit,
+    customers,
+    events,
+    health,
+    keys,
+    model,
+    scoring,
+    segments,
+)
+
+__all__ = ["ROUTERS"]
+
+ROUTERS: tuple[APIRouter, ...] = (
+    health.router,
+    model.router,
+    scoring.router,
+    customers.router,
+    events.router,
+    segments.router,
+    keys.router,
+    audit.router,
+)
+"""Every router, in the order the API documentation lists them."""
