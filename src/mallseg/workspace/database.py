@@ -30,6 +30,7 @@ from mallseg import __version__
 from mallseg.core.schema import CANONICAL_TABLES
 from mallseg.core.sql_text import quote_identifier
 from mallseg.workspace import tables
+from mallseg.workspace.holder import holder_sentence
 from mallseg.workspace.runs import (
     RunDraft,
     RunRecord,
@@ -375,6 +376,9 @@ class Workspace:
 def _open_failure(folder: Path, exc: Exception) -> str:
     text = str(exc)
     if "lock" in text.lower():
+        holder = holder_sentence(folder)
+        if holder is not None:
+            return f"workspace {folder} is in use: {holder}"
         return (
             f"workspace {folder} is in use by another mallseg process (one writer at a "
             "time): wait for it to finish, or stop the service that holds it"
