@@ -22,6 +22,10 @@ COMMANDS: dict[str, list[str]] = {
                   "--repeats", "3", "--write"],
     "end_to_end": ["bench_end_to_end.py", "--customers", "1000000", "--days", "1250",
                    "--write"],
+    "loyalty": ["bench_loyalty.py", "--customers", "1000000", "--baseline-purchases",
+                "10000000", "--repeats", "3", "--write"],
+    "service": ["bench_service.py", "--customers", "20000", "--days", "90", "--seconds", "10",
+                "--write"],
 }
 
 
