@@ -3,7 +3,8 @@
 Tenant mix follows the published picture: few large department-store anchors, in-line
 apparel and shoes leading by store count, a food court, restaurants and an entertainment
 wing with the cinema. Campaigns are spread over the period, each with a channel, a target
-category and a window.
+category and a window; :func:`without_uplift` turns the offers of chosen channels into
+placebos (no true uplift), for tests of false discoveries.
 
 Examples
 --------
@@ -17,18 +18,28 @@ Examples
 >>> camps = build_campaigns(np.random.default_rng(0), date(2026, 1, 1), 182)
 >>> len(camps), camps[0].campaign_id
 (9, 'CMP001')
+>>> without_uplift(1, channels=["app"])[0].response_uplift["app"]
+0.0
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 import numpy as np
 
-from mallseg.datasets.simulate.personas import CATEGORIES, CHANNELS
+from mallseg.datasets.simulate.personas import CATEGORIES, CHANNELS, Persona, select_personas
 
-__all__ = ["STORE_PLAN", "Campaign", "Stores", "build_campaigns", "build_stores"]
+__all__ = [
+    "STORE_PLAN",
+    "Campaign",
+    "Stores",
+    "build_campaigns",
+    "build_stores",
+    "without_uplift",
+]
 
 STORE_PLAN: dict[str, tuple[int, tuple[str, ...], float, float]] = {
     # category: (stores, zones, relative receipt size, typical unit price)
@@ -229,3 +240,49 @@ def build_campaigns(rng: np.random.Generator, start: date, days: int) -> list[Ca
             )
         )
     return campaigns
+
+
+def without_uplift(
+    personas: int | Sequence[str | Persona] | None, channels: Sequence[str] = CHANNELS
+) -> tuple[Persona, ...]:
+    """The personas with no true uplift from offers sent on ``channels``.
+
+    A campaign on one of those channels is then a placebo: targeted and held-out customers
+    respond alike (``true_uplift_response`` and ``true_uplift_spend`` are 0 in
+    ``truth/campaign_uplift``), which is what a test of false discoveries needs. For the
+    same seed, the customers, their organic visits and each campaign's audience, holdout
+    and organic responses are drawn exactly as without it.
+
+    Parameters
+    ----------
+    personas:
+        As for :func:`~mallseg.datasets.simulate.personas.select_personas`.
+    channels:
+        Channels whose offers have no effect (default: all of them).
+
+    Raises
+    ------
+    ValueError
+        For an unknown channel, or personas ``select_personas`` refuses.
+
+    Examples
+    --------
+    >>> placebo = without_uplift(2, channels=["email"])
+    >>> placebo[0].response_uplift["email"], placebo[0].response_uplift["app"]
+    (0.0, 0.21)
+    >>> without_uplift(2, channels=["fax"])
+    Traceback (most recent call last):
+    ...
+    ValueError: unknown channel 'fax': expected some of email, sms, app, direct_mail, in_mall
+    """
+    for channel in channels:
+        if channel not in CHANNELS:
+            raise ValueError(
+                f"unknown channel {channel!r}: expected some of {', '.join(CHANNELS)}"
+            )
+    muted = set(channels)
+    return tuple(
+        replace(p, response_uplift={c: 0.0 if c in muted else v
+                                    for c, v in p.response_uplift.items()})
+        for p in select_personas(personas)
+    )
