@@ -172,14 +172,14 @@ class Workspace:
     @property
     def schema_version(self) -> int:
         """Schema version recorded in the database (0 for an empty database)."""
-        exists = self.connection.execute(
+        exists = next(iter(self.connection.execute(
             "SELECT count(*) FROM information_schema.tables WHERE table_name = 'workspace_meta'"
-        ).fetchone()
+        ).fetchall()), None)
         if not exists or not exists[0]:
             return 0
-        row = self.connection.execute(
+        row = next(iter(self.connection.execute(
             "SELECT value FROM workspace_meta WHERE key = 'schema_version'"
-        ).fetchone()
+        ).fetchall()), None)
         return int(row[0]) if row else 0
 
     # -- context manager -------------------------------------------------------------------
@@ -201,14 +201,17 @@ class Workspace:
     # -- reading ---------------------------------------------------------------------------
     def table_count(self, table: str) -> int:
         """Number of rows in a workspace table."""
-        row = self.connection.execute(f"SELECT count(*) FROM {quote_identifier(table)}").fetchone()
+        rows = self.connection.execute(
+            f"SELECT count(*) FROM {quote_identifier(table)}"
+        ).fetchall()
+        row = rows[0] if rows else None
         return int(row[0]) if row else 0
 
     def has_table(self, table: str) -> bool:
         """Whether the database holds a table of that name."""
-        row = self.connection.execute(
+        row = next(iter(self.connection.execute(
             "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [table]
-        ).fetchone()
+        ).fetchall()), None)
         return bool(row and row[0])
 
     @property
@@ -303,9 +306,9 @@ class Workspace:
 
     def run_by_id(self, run_id: str) -> RunRecord | None:
         """Any run by its exact id, whatever its kind or status."""
-        row = self.connection.execute(
+        row = next(iter(self.connection.execute(
             run_select_sql() + " WHERE run_id = ?", [run_id]
-        ).fetchone()
+        ).fetchall()), None)
         return record_from_row(row) if row else None
 
     def completed_ingests(self) -> list[str]:
@@ -330,9 +333,9 @@ class Workspace:
 
     def insight(self, run_id: str, kind: str) -> dict[str, Any] | None:
         """What insight ``kind`` found for run ``run_id``, or None when it was not computed."""
-        row = self.connection.execute(
+        row = next(iter(self.connection.execute(
             "SELECT payload FROM insight_results WHERE run_id = ? AND kind = ?", [run_id, kind]
-        ).fetchone()
+        ).fetchall()), None)
         return json.loads(row[0]) if row else None
 
     # -- snapshots -------------------------------------------------------------------------
@@ -357,10 +360,10 @@ class Workspace:
 
     def snapshot_table(self, run_id: str, snapshot: str) -> str | None:
         """Table name of a run's snapshot, or None when the run kept none."""
-        row = self.connection.execute(
+        row = next(iter(self.connection.execute(
             "SELECT table_name FROM run_snapshots WHERE run_id = ? AND snapshot = ?",
             [run_id, snapshot],
-        ).fetchone()
+        ).fetchall()), None)
         return str(row[0]) if row and self.has_table(str(row[0])) else None
 
     def drop_snapshots(self, run_id: str) -> None:

@@ -115,10 +115,10 @@ class RunDraft:
 
 def next_run_id(con: duckdb.DuckDBPyConnection) -> str:
     """The next run number, four digits at least (``0001``, ..., ``10000``)."""
-    row = con.execute(
+    rows = con.execute(
         "SELECT max(CAST(run_id AS BIGINT)) FROM runs WHERE regexp_full_match(run_id, '[0-9]+')"
-    ).fetchone()
-    latest = int(row[0]) if row and row[0] is not None else 0
+    ).fetchall()
+    latest = int(rows[0][0]) if rows and rows[0][0] is not None else 0
     return f"{latest + 1:04d}"
 
 
@@ -194,7 +194,8 @@ def find_run(
 
 
 def _status(con: duckdb.DuckDBPyConnection, run_id: str) -> str:
-    row = con.execute("SELECT status FROM runs WHERE run_id = ?", [run_id]).fetchone()
+    rows = con.execute("SELECT status FROM runs WHERE run_id = ?", [run_id]).fetchall()
+    row = rows[0] if rows else None
     return str(row[0]) if row else "unknown"
 
 

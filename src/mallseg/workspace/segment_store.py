@@ -110,8 +110,9 @@ def export_assignments(workspace: Workspace, run_id: str, path: Path) -> int:
         When the run has no assignments in this workspace.
     """
     con = workspace.connection
-    count = con.execute("SELECT count(*) FROM segment_assignments WHERE run_id = ?",
-                        [run_id]).fetchone()
+    count = next(iter(con.execute(
+        "SELECT count(*) FROM segment_assignments WHERE run_id = ?", [run_id]
+    ).fetchall()), None)
     rows = int(count[0]) if count else 0
     if rows == 0:
         raise LookupError(f"run {run_id!r} has no assignments in workspace {workspace.folder}")
