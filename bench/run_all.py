@@ -24,6 +24,8 @@ COMMANDS: dict[str, list[str]] = {
                    "--write"],
     "loyalty": ["bench_loyalty.py", "--customers", "1000000", "--baseline-purchases",
                 "10000000", "--repeats", "3", "--write"],
+    "insights": ["bench_insights.py", "--customers", "1000000", "--days", "1250",
+                 "--baseline-customers", "20000", "--write"],
     "service": ["bench_service.py", "--customers", "20000", "--days", "90", "--seconds", "10",
                 "--write"],
 }
