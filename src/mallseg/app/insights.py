@@ -24,16 +24,39 @@ mallseg.app.insights.InsightUnavailable: loyalty needs visits or purchases with 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
 
 import pandas as pd
 
+from mallseg.insights.campaigns import (
+    CampaignResult,
+    TargetingPlan,
+    analyse_campaigns,
+    export_target_list,
+    plan_targeting,
+)
+from mallseg.insights.layout import LayoutResult, analyse_layout
 from mallseg.insights.loyalty import LoyaltyResult, analyse_loyalty
+from mallseg.insights.recommend import RecommendationResult, recommend_items
 from mallseg.workspace import RunRecord, Workspace
 from mallseg.workspace.segment_store import assignments_frame
 
-__all__ = ["InsightUnavailable", "LoyaltyInsight", "loyalty_for_run", "run_assignments"]
+__all__ = [
+    "CampaignInsight",
+    "InsightUnavailable",
+    "LayoutInsight",
+    "LoyaltyInsight",
+    "RecommendationInsight",
+    "TargetingInsight",
+    "campaigns_for_run",
+    "layout_for_run",
+    "loyalty_for_run",
+    "plan_for_run",
+    "recommendations_for_run",
+    "run_assignments",
+]
 
 
 class InsightUnavailable(ValueError):  # noqa: N818 - reads as a sentence where raised
@@ -85,3 +108,162 @@ def loyalty_for_run(
     workspace.save_insight(record.run_id, "loyalty", insight.to_dict(), actor=actor)
     workspace.save_snapshot(record.run_id, "loyalty", result.customers.reset_index())
     return insight
+
+
+@dataclass(frozen=True)
+class CampaignInsight:
+    """Campaign uplift of a run's segments against holdouts, and the playbook."""
+
+    run_id: str
+    result: CampaignResult
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready summary."""
+        return {"run_id": self.run_id, **self.result.to_dict()}
+
+
+def campaigns_for_run(
+    workspace: Workspace, run_id: str | None = None, *, min_cell: int = 30,
+    actor: str | None = None,
+) -> CampaignInsight:
+    """Uplift of every campaign x segment of run ``run_id`` (default: the latest), stored.
+
+    A workspace without exposures gets a result whose ``message`` says what is missing.
+    """
+    record, assignments = run_assignments(workspace, run_id)
+    result = analyse_campaigns(workspace.connection, assignments, min_cell=min_cell,
+                               segment_col="segment_name")
+    insight = CampaignInsight(record.run_id, result)
+    if result.message is None:
+        workspace.save_insight(record.run_id, "campaigns", insight.to_dict(), actor=actor)
+    return insight
+
+
+@dataclass(frozen=True)
+class TargetingInsight:
+    """Who to contact next for run ``run_id``'s segments, and where the list went."""
+
+    run_id: str
+    plan: TargetingPlan
+    path: Path | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready summary (the list itself is in the exported file)."""
+        return {"run_id": self.run_id, "path": str(self.path) if self.path else None,
+                **self.plan.to_dict()}
+
+
+def plan_for_run(
+    workspace: Workspace, run_id: str | None = None, *, contacts: int | None = None,
+    share: float | None = None, cost_per_contact: float | None = None,
+    value_per_response: float | None = None, holdout_share: float = 0.10,
+    out: Path | None = None, actor: str | None = None,
+) -> TargetingInsight:
+    """A targeting plan for the next campaign, its list exported (default under exports/).
+
+    Raises
+    ------
+    mallseg.insights.campaigns.CampaignDataError
+        When the workspace has no exposures with holdouts to learn from (the message says
+        what would be needed).
+    """
+    record, assignments = run_assignments(workspace, run_id)
+    plan = plan_targeting(
+        workspace.connection, assignments, contacts=contacts, share=share,
+        cost_per_contact=cost_per_contact, value_per_response=value_per_response,
+        holdout_share=holdout_share, segment_col="segment_name",
+    )
+    target = out or workspace.exports_folder / f"targets-{record.run_id}.csv"
+    export_target_list(workspace.connection, plan, target)
+    insight = TargetingInsight(record.run_id, plan, target)
+    workspace.save_insight(record.run_id, "targeting", insight.to_dict(), actor=actor)
+    workspace.audit("export_targets", str(target), {"run_id": record.run_id,
+                                                    "rows": len(plan.targets)}, actor=actor)
+    return insight
+
+
+@dataclass(frozen=True)
+class LayoutInsight:
+    """Store and category affinity, stores bought together, peak hours, suggestions."""
+
+    run_id: str
+    result: LayoutResult
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready summary."""
+        return {"run_id": self.run_id, **self.result.to_dict()}
+
+
+def layout_for_run(
+    workspace: Workspace, run_id: str | None = None, *, min_customers: int = 30,
+    actor: str | None = None,
+) -> LayoutInsight:
+    """Layout and merchandising insight for run ``run_id``'s segments, stored."""
+    record, assignments = run_assignments(workspace, run_id)
+    result = analyse_layout(workspace.connection, assignments, min_customers=min_customers,
+                            segment_col="segment_name")
+    insight = LayoutInsight(record.run_id, result)
+    if result.message is None:
+        workspace.save_insight(record.run_id, "layout", insight.to_dict(), actor=actor)
+    return insight
+
+
+@dataclass(frozen=True)
+class RecommendationInsight:
+    """Stores (or categories) to suggest to each customer, with the offline evaluation."""
+
+    run_id: str
+    result: RecommendationResult
+    path: Path | None = None
+    customer: list[dict[str, Any]] | None = field(default=None, repr=False)
+    """The asked customer's suggestions, when one was asked for."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready summary."""
+        return {"run_id": self.run_id, "path": str(self.path) if self.path else None,
+                **self.result.to_dict(max_rows=0)}
+
+
+def recommendations_for_run(
+    workspace: Workspace, run_id: str | None = None, *,
+    item: Literal["store", "category"] = "store", top_n: int = 5,
+    customer_id: str | None = None, evaluate: bool = True, out: Path | None = None,
+    actor: str | None = None,
+) -> RecommendationInsight:
+    """Top-N suggestions for every customer of run ``run_id`` (or one), evaluated, stored.
+
+    The list of every customer's suggestions is exported (default under exports/) unless a
+    single customer is asked for.
+    """
+    record, assignments = run_assignments(workspace, run_id)
+    result = recommend_items(
+        workspace.connection, assignments, item=item, top_n=top_n, evaluate=evaluate,
+        customers=[customer_id] if customer_id else None, segment_col="segment_name",
+    )
+    path = None
+    frame = result.recommendations
+    if customer_id is None and frame is not None and result.message is None:
+        path = out or workspace.exports_folder / f"recommendations-{record.run_id}.csv"
+        _write_recommendations(frame, path)
+        workspace.save_insight(record.run_id, "recommendations",
+                               {"run_id": record.run_id, **result.to_dict(max_rows=0)},
+                               actor=actor)
+    one = result.for_customer(customer_id) if customer_id and frame is not None else None
+    return RecommendationInsight(record.run_id, result, path, one)
+
+
+def _write_recommendations(frame: pd.DataFrame, path: Path) -> None:
+    from mallseg.core.spreadsheet import neutralise_formula
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    columns = [c for c in ("customer_id", "rank", "item", "label", "score", "source", "reason")
+               if c in frame.columns]
+    out = frame[columns]
+    if path.suffix.lower() in (".parquet", ".pq"):
+        out.to_parquet(path, index=False)
+        return
+    text = out.copy()
+    for column in ("customer_id", "item", "label", "reason"):
+        if column in text:
+            text[column] = text[column].astype(str).map(neutralise_formula)
+    text.to_csv(path, index=False)

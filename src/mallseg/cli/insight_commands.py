@@ -1,13 +1,17 @@
-"""Commands that turn a segmentation into action: ``loyalty`` (more as insights land)."""
+"""Commands that turn a segmentation into action: loyalty, campaigns, layout, recommend."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from mallseg.cli.console import console, escape, fail
 from mallseg.cli.state import WorkspaceOption, open_workspace
+
+if TYPE_CHECKING:
+    from mallseg.insights.campaigns import CampaignSummary
+    from mallseg.insights.layout.pairs import StorePair
 
 __all__ = ["register"]
 
@@ -15,6 +19,9 @@ __all__ = ["register"]
 def register(app: typer.Typer) -> None:
     """Add the insight commands to ``app``."""
     app.command("loyalty")(loyalty)
+    app.command("campaigns")(campaigns)
+    app.command("layout")(layout)
+    app.command("recommend")(recommend)
 
 
 def loyalty(
@@ -57,6 +64,132 @@ def loyalty(
                           highlight=False)
     for note in result.notes:
         console.print(f"note: {escape(note)}", highlight=False)
+
+
+def campaigns(
+    ctx: typer.Context,
+    run_id: Annotated[str | None, typer.Option("--run", help="Run (default: latest).")] = None,
+    min_cell: Annotated[int, typer.Option(
+        min=2, help="Fewest customers in each arm for a cell to be judged.")] = 30,
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Campaign uplift per segment against holdouts, and what worked for whom."""
+    from mallseg.app.insights import campaigns_for_run
+
+    with open_workspace(ctx, workspace, create=False) as ws:
+        try:
+            insight = campaigns_for_run(ws, run_id, min_cell=min_cell)
+        except (LookupError, ValueError) as exc:
+            raise fail(str(exc)) from exc
+    result = insight.result
+    if result.message is not None:
+        console.print(escape(result.message), highlight=False)
+        return
+    console.print(f"[bold]Campaigns[/] (run {insight.run_id}): uplift against the holdout, "
+                  f"{result.confidence:.0%} intervals, Benjamini-Hochberg across "
+                  f"{len(result.cells):,} cells", highlight=False)
+    for summary in result.campaigns:
+        console.print(f"  {escape(_campaign_line(summary))}", highlight=False)
+    console.print("[bold]Playbook[/]", highlight=False)
+    for playbook in result.playbook:
+        console.print(f"  {escape(playbook.segment)}: {escape(playbook.summary)}",
+                      highlight=False)
+    for note in result.notes:
+        console.print(f"note: {escape(note)}", highlight=False)
+
+
+def _campaign_line(summary: CampaignSummary) -> str:
+    name = summary.name or summary.campaign_id
+    cell = summary.overall
+    response = cell.response
+    if response is None:
+        return f"{name}: {cell.status.replace('_', ' ')} ({cell.n_targeted:,} targeted, " \
+            f"{cell.n_holdout:,} held out)"
+    return (f"{name}: response {response.treated:.1%} targeted vs {response.holdout:.1%} held "
+            f"out, uplift {response.uplift:+.1%} ({response.low:+.1%} to {response.high:+.1%})")
+
+
+def layout(
+    ctx: typer.Context,
+    run_id: Annotated[str | None, typer.Option("--run", help="Run (default: latest).")] = None,
+    min_customers: Annotated[int, typer.Option(
+        min=1, help="Fewest customers behind a number shown.")] = 30,
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Store layout and merchandising: affinity, stores bought together, peak hours."""
+    from mallseg.app.insights import layout_for_run
+
+    with open_workspace(ctx, workspace, create=False) as ws:
+        try:
+            insight = layout_for_run(ws, run_id, min_customers=min_customers)
+        except (LookupError, ValueError) as exc:
+            raise fail(str(exc)) from exc
+    result = insight.result
+    if result.message is not None:
+        console.print(escape(result.message), highlight=False)
+        return
+    console.print(f"[bold]Layout and merchandising[/] (run {insight.run_id})", highlight=False)
+    if result.pairs is not None:
+        console.print("Stores bought together (highest lift):", highlight=False)
+        for pair in result.pairs.top(5):
+            console.print(f"  {escape(_pair_line(pair))}", highlight=False)
+    console.print("Suggestions:", highlight=False)
+    for suggestion in result.suggestions[:10]:
+        console.print(f"  - {escape(suggestion.text)}", highlight=False)
+    for note in result.notes:
+        console.print(f"note: {escape(note)}", highlight=False)
+
+
+def _pair_line(pair: StorePair) -> str:
+    zones = " (different zones)" if pair.different_zone else ""
+    return (f"{pair.name_a or pair.store_a} + {pair.name_b or pair.store_b}{zones}: lift "
+            f"{pair.lift:.1f}, bought together {pair.together:,} times, confidence "
+            f"{pair.confidence_a_to_b:.0%}")
+
+
+def recommend(
+    ctx: typer.Context,
+    customer: Annotated[str | None, typer.Option(
+        "--customer", help="Show one customer's suggestions.")] = None,
+    evaluate: Annotated[bool, typer.Option(
+        help="Evaluate on a time split against popularity baselines.")] = True,
+    item: Annotated[str, typer.Option(help="store or category.")] = "store",
+    top: Annotated[int, typer.Option(min=1, help="Suggestions per customer.")] = 5,
+    run_id: Annotated[str | None, typer.Option("--run", help="Run (default: latest).")] = None,
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Personalised store (or category) suggestions, evaluated against popularity."""
+    from mallseg.app.insights import recommendations_for_run
+
+    if item not in ("store", "category"):
+        raise fail(f"--item {item!r}: expected store or category")
+    with open_workspace(ctx, workspace, create=False) as ws:
+        try:
+            insight = recommendations_for_run(
+                ws, run_id, item=item,  # type: ignore[arg-type]
+                top_n=top, customer_id=customer, evaluate=evaluate)
+        except (LookupError, ValueError) as exc:
+            raise fail(str(exc)) from exc
+    result = insight.result
+    if result.message is not None:
+        console.print(escape(result.message), highlight=False)
+        return
+    evaluation = result.evaluation
+    if evaluation is not None:
+        system = evaluation.score("system")
+        console.print(
+            f"Offline evaluation on the last {evaluation.test_days} days: hit rate@"
+            f"{evaluation.hit_k} {system.hit_rate:.3f}, "
+            f"{evaluation.hit_rate_ratio_to_global}x global popularity, "
+            f"{evaluation.hit_rate_ratio_to_segment}x popularity within the segment "
+            f"(method {evaluation.chosen})", highlight=False)
+    if customer is not None:
+        for row in insight.customer or []:
+            console.print(f"  {row.get('rank')}. {escape(str(row.get('label') or row.get('item')))}"
+                          f": {escape(str(row.get('reason', '')))}", highlight=False)
+        return
+    console.print(f"wrote suggestions for {result.customers:,} customers to {insight.path}",
+                  highlight=False)
 
 
 def _cell(value: object) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -15,6 +15,9 @@ from mallseg.cli.render import (
     print_segments,
 )
 from mallseg.cli.state import WorkspaceOption, open_workspace, workspace_path
+
+if TYPE_CHECKING:
+    from mallseg.workspace import Workspace
 
 __all__ = ["parse_k_range", "register"]
 
@@ -171,23 +174,62 @@ def explain(
 
 def export(
     ctx: typer.Context,
-    what: Annotated[str, typer.Argument(help="What to export: segments.")],
+    what: Annotated[str, typer.Argument(help="segments, targets or recommendations.")],
     out: Annotated[Path | None, typer.Option(help="CSV or Parquet file to write.")] = None,
     run_id: Annotated[str | None, typer.Option("--run", help="Run (default: latest).")] = None,
+    contacts: Annotated[int | None, typer.Option(
+        help="targets: customers to contact.")] = None,
+    share: Annotated[float | None, typer.Option(
+        min=0.0, max=1.0, help="targets: share of customers to contact.")] = None,
+    cost_per_contact: Annotated[float | None, typer.Option(
+        help="targets: cost of one contact (with --value-per-response).")] = None,
+    value_per_response: Annotated[float | None, typer.Option(
+        help="targets: value of one extra response.")] = None,
+    holdout: Annotated[float, typer.Option(
+        min=0.0, max=0.5, help="targets: share kept as a fresh random holdout.")] = 0.10,
     workspace: WorkspaceOption = None,
 ) -> None:
-    """Export the segment assignments of a run to CSV or Parquet."""
-    from mallseg.app.export import export_segments
-
-    if what != "segments":
-        raise fail(f"cannot export {what!r}: expected 'segments'")
+    """Export a run's segment assignments, next campaign's target list, or suggestions."""
+    if what not in ("segments", "targets", "recommendations"):
+        raise fail(f"cannot export {what!r}: expected segments, targets or recommendations")
     with open_workspace(ctx, workspace, create=False) as ws:
         try:
-            result = export_segments(ws, run_id, out)
-        except LookupError as exc:
+            message = _export(ws, what, out, run_id, contacts, share, cost_per_contact,
+                              value_per_response, holdout)
+        except (LookupError, ValueError) as exc:
             raise fail(str(exc).strip("'\"")) from exc
-    console.print(f"wrote {result.rows:,} assignments of run {result.run_id} to {result.path}",
-                  highlight=False)
+    console.print(message, highlight=False)
+
+
+def _export(
+    ws: Workspace, what: str, out: Path | None, run_id: str | None, contacts: int | None,
+    share: float | None, cost_per_contact: float | None, value_per_response: float | None,
+    holdout: float,
+) -> str:
+    if what == "segments":
+        from mallseg.app.export import export_segments
+
+        result = export_segments(ws, run_id, out)
+        return f"wrote {result.rows:,} assignments of run {result.run_id} to {result.path}"
+    if what == "targets":
+        from mallseg.app.insights import plan_for_run
+
+        plan = plan_for_run(ws, run_id, contacts=contacts, share=share,
+                            cost_per_contact=cost_per_contact,
+                            value_per_response=value_per_response, holdout_share=holdout,
+                            out=out)
+        p = plan.plan
+        return (f"wrote {p.contacts:,} customers ({p.holdout:,} of them a fresh random holdout) "
+                f"ranked by {p.method} uplift to {plan.path}; expected extra responses "
+                f"{p.expected_incremental_responses:,.0f} ({p.expected_low:,.0f} to "
+                f"{p.expected_high:,.0f}, {p.confidence:.0%})")
+    from mallseg.app.insights import recommendations_for_run
+
+    recommended = recommendations_for_run(ws, run_id, out=out, evaluate=False)
+    if recommended.result.message is not None:
+        raise ValueError(recommended.result.message)
+    return (f"wrote suggestions for {recommended.result.customers:,} customers of run "
+            f"{recommended.run_id} to {recommended.path}")
 
 
 def _event_files(options: list[str]) -> dict[str, Path]:
