@@ -20,6 +20,7 @@ from mallseg.cli.state import WorkspaceOption, open_workspace
 
 if TYPE_CHECKING:
     from mallseg.app.segment import SegmentResult
+    from mallseg.workspace import Workspace
 
 __all__ = ["register"]
 
@@ -74,15 +75,55 @@ def demo(
         print_segments(result)
         _compare_with_truth(result, mall / "truth" / "customer_personas")
         _print_rfm(rfm)
+        _print_insights(ws, result.run_id)
         export = export_segments(ws, result.run_id)
+        from mallseg.report.writer import write_report
+
+        written = write_report(ws, result.run_id)
         console.print(
             f"\n[bold]Outputs[/]\n  workspace database  {ws.folder / 'mallseg.duckdb'}\n"
             f"  segment assignments {export.path}\n  model file          {result.model_path}\n"
+            f"  report              {written.path}\n"
             f"  simulated inputs    {mall / 'inputs'} (ground truth in {mall / 'truth'})\n"
             f"Finished in {time.perf_counter() - started:.0f} s. Try: mallseg explain "
             f"{result.customer_ids[0]} --workspace {ws.folder}",
             highlight=False,
         )
+
+
+def _print_insights(ws: Workspace, run_id: str) -> None:
+    """A few lines of each insight on the clustered segments."""
+    from mallseg.app import insights
+
+    loyalty = insights.loyalty_for_run(ws, run_id).result
+    console.print("\n[bold]Loyalty[/] (mallseg loyalty):", highlight=False)
+    table = loyalty.segments.reset_index() if "segment" not in loyalty.segments else \
+        loyalty.segments
+    for _, row in table.head(8).iterrows():
+        active = row.get("active_share", float("nan"))
+        risky = int(row.get("at_risk_customers", 0) or 0)
+        console.print(f"  {escape(str(row['segment']))}: {active:.0%} still active, "
+                      f"{risky:,} high-value customers at risk", highlight=False)
+    campaigns = insights.campaigns_for_run(ws, run_id).result
+    console.print("[bold]Campaigns[/] (mallseg campaigns):", highlight=False)
+    if campaigns.message is not None:
+        console.print(f"  {escape(campaigns.message)}", highlight=False)
+    for playbook in campaigns.playbook[:4]:
+        console.print(f"  {escape(playbook.segment)}: {escape(playbook.summary)}",
+                      highlight=False)
+    layout = insights.layout_for_run(ws, run_id).result
+    console.print("[bold]Layout[/] (mallseg layout):", highlight=False)
+    for suggestion in (layout.suggestions or ())[:3]:
+        console.print(f"  - {escape(suggestion.text)}", highlight=False)
+    recommended = insights.recommendations_for_run(ws, run_id).result
+    console.print("[bold]Recommendations[/] (mallseg recommend):", highlight=False)
+    evaluation = recommended.evaluation
+    if evaluation is not None:
+        console.print(f"  hit rate@{evaluation.hit_k} {evaluation.score('system').hit_rate:.2f}"
+                      f" on the last {evaluation.test_days} days: "
+                      f"{evaluation.hit_rate_ratio_to_global}x global popularity, "
+                      f"{evaluation.hit_rate_ratio_to_segment}x popularity within the segment",
+                      highlight=False)
 
 
 def _print_rfm(result: SegmentResult) -> None:
