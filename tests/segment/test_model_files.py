@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import zipfile
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -125,6 +126,39 @@ def test_file_with_a_function_outside_the_allow_list_is_refused(
     add_metadata(hostile, model_file)
     with pytest.raises(ModelFileError, match=r"outside the allow-list: \['numpy.save'\]"):
         load_segmenter(hostile)
+
+
+def test_file_with_a_class_outside_the_allow_list_is_refused(
+    model_file: Path, tmp_path: Path
+) -> None:
+    # a class skops would rebuild, but that no mallseg model holds: refused before loading
+    foreign = tmp_path / "foreign.skops"
+    sio.dump(FunctionTransformer(kw_args={"weight": Fraction(1, 3)}), foreign)
+    add_metadata(foreign, model_file)
+    with pytest.raises(ModelFileError, match=r"outside the allow-list: \['fractions.Fraction'\]"):
+        load_segmenter(foreign)
+
+
+def test_a_model_with_every_new_part_round_trips(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({
+        "mnt_wines": rng.lognormal(4, 1, 200), "kidhome": rng.integers(0, 2, 200),
+        "gender": rng.choice(["f", "m"], 200), "basket_mean": rng.lognormal(3, 1, 200),
+    })
+    frame.loc[rng.uniform(size=200) < 0.2, "basket_mean"] = np.nan
+    kinds = {"mnt_wines": "money", "kidhome": "flag"}
+    fitted = Segmenter(n_segments=3, feature_kinds=kinds).fit(frame)
+    path = save_segmenter(fitted, tmp_path / "attributes.skops", metadata={})
+    loaded, record = load_segmenter(path)
+    assert record["params"]["feature_kinds"] == kinds
+    assert record["feature_kinds"] == {"mnt_wines": "money", "kidhome": "flag",
+                                       "gender": "categorical", "basket_mean": "money"}
+    assert record["preprocessing"]["basket_mean"]["missing_indicator"] is True
+    np.testing.assert_array_equal(loaded.predict(frame), fitted.predict(frame))
+    np.testing.assert_allclose(loaded.confidence(frame), fitted.confidence(frame))
+    assert loaded.segment_profile_ == fitted.segment_profile_
+    record_row = frame.iloc[7].to_dict()
+    assert loaded.assign_one(record_row) == fitted.assign_one(record_row)
 
 
 def test_file_holding_something_else_is_refused(model_file: Path, tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ from mallseg.segment.preprocess import (
     CATEGORY_WEIGHT,
     build_preprocessor,
     describe_preprocessing,
+    missing_indicator_weights,
     output_slices,
     resolve_feature_kinds,
 )
@@ -44,31 +45,70 @@ def test_categorical_features_are_one_hot_and_weighted() -> None:
     assert ((block[0] - block[1]) ** 2).sum() == pytest.approx(1.0)
 
 
-def test_missing_values_are_imputed() -> None:
-    frame = pd.DataFrame({"age": [20.0, np.nan, 40.0, 60.0],
+def test_a_missing_value_is_the_median_plus_a_missing_indicator() -> None:
+    frame = pd.DataFrame({"age": [20.0, np.nan, 30.0, 60.0],
                           "gender": ["female", None, "male", "male"]})
-    preprocessor = build_preprocessor(["age", "gender"]).fit(frame)
+    preprocessor = build_preprocessor(["age", "gender"], frame).fit(frame)
     matrix = preprocessor.transform(frame)
-    assert not np.isnan(matrix).any()
-    scaler_input = np.array([20.0, 40.0, 40.0, 60.0])  # median 40 filled in
-    np.testing.assert_allclose(matrix[:, 0], standardised(scaler_input))
-    assert "gender_missing" in list(preprocessor.get_feature_names_out())
+    assert list(preprocessor.get_feature_names_out()) == [
+        "age", "missingindicator_age", "gender_female", "gender_male", "gender_missing"]
+    # scaled with the mean and spread of the present values 20, 30, 60
+    present = np.array([20.0, 30.0, 60.0])
+    mean, spread = present.mean(), present.std()
+    np.testing.assert_allclose(matrix[:, 0], (np.array([20.0, 30.0, 30.0, 60.0]) - mean) / spread)
+    # the filled-in value is the median, 30; the indicator says it was missing
+    assert matrix[:, 1].tolist() == [0.0, 1.0, 0.0, 0.0]
+    # missing vs present is one standard deviation: squared distance 1 from the indicator
+    assert (matrix[1, :2] - matrix[2, :2]) @ (matrix[1, :2] - matrix[2, :2]) == pytest.approx(1.0)
+
+
+def test_no_indicator_for_a_feature_without_missing_values_at_fit_time() -> None:
+    frame = pd.DataFrame({"age": [20.0, 30.0, 40.0]})
+    preprocessor = build_preprocessor(["age"], frame).fit(frame)
+    assert list(preprocessor.get_feature_names_out()) == ["age"]
+    assert preprocessor.transform(pd.DataFrame({"age": [np.nan]})).tolist() == [[0.0]]
+
+
+def test_features_missing_together_share_one_unit_of_indicator_weight() -> None:
+    # a customer without purchases lacks every spend share at once: one fact, not four
+    rng = np.random.default_rng(0)
+    no_purchases = rng.uniform(size=200) < 0.25
+    shares = rng.dirichlet(np.ones(4), size=200)
+    frame = pd.DataFrame(
+        np.where(no_purchases[:, None], np.nan, shares),
+        columns=[f"spend_share_{c}" for c in ("food", "apparel", "cinema", "home")],
+    ).assign(age=np.where(rng.uniform(size=200) < 0.1, np.nan, rng.normal(40, 10, 200)))
+    features = list(frame.columns)
+    preprocessor = build_preprocessor(features, frame).fit(frame)
+    matrix = preprocessor.transform(frame)
+    names = list(preprocessor.get_feature_names_out())
+    share_flags = [names.index(f"missingindicator_{f}") for f in features[:4]]
+    age_flag = names.index("missingindicator_age")
+    assert matrix[no_purchases][:, share_flags] == pytest.approx(0.5)  # 1 / sqrt(4)
+    assert (matrix[no_purchases][:, share_flags] ** 2).sum(axis=1) == pytest.approx(1.0)
+    assert set(matrix[:, age_flag].tolist()) == {0.0, 1.0}
+    weights = missing_indicator_weights(frame, features)
+    assert weights == pytest.approx({**dict.fromkeys(features[:4], 0.5), "age": 1.0})
 
 
 def test_nullable_integer_columns_are_read_as_numbers() -> None:
     frame = pd.DataFrame({"age": pd.array([20, None, 40], dtype="Int64")})
     matrix = build_preprocessor(["age"]).fit_transform(frame)
-    np.testing.assert_allclose(matrix[:, 0], [-1.224744871391589, 0.0, 1.224744871391589])
+    np.testing.assert_allclose(matrix, [[-1.0, 0.0], [0.0, 1.0], [1.0, 0.0]])
 
 
-def test_unseen_category_at_predict_time_does_not_crash() -> None:
+def test_an_unseen_category_leaves_the_other_features_to_decide() -> None:
+    # gender alternates, so it carries nothing; the two segments are the young and the old
     frame = pd.DataFrame({"gender": ["female", "male"] * 10, "age": np.arange(20, 40)})
     preprocessor = build_preprocessor(["gender", "age"]).fit(frame)
-    unseen = pd.DataFrame({"gender": ["other"], "age": [25]})
+    unseen = pd.DataFrame({"gender": ["other", "other"], "age": [21, 38]})
     assert preprocessor.transform(unseen)[0, :2].tolist() == [0.0, 0.0]
     segmenter = Segmenter(features=["gender", "age"], n_segments=2).fit(frame)
-    assert segmenter.predict(unseen)[0] in (0, 1)
-    assert segmenter.assign_one({"gender": "other", "age": 25})[0] == segmenter.predict(unseen)[0]
+    young, old = int(segmenter.labels_[0]), int(segmenter.labels_[-1])
+    assert young != old
+    assert segmenter.predict(unseen).tolist() == [young, old]
+    assert segmenter.assign_one({"gender": "other", "age": 21})[0] == young
+    assert segmenter.assign_one({"gender": "other", "age": 38})[0] == old
 
 
 def test_output_is_dense_float64_in_feature_order() -> None:
@@ -84,13 +124,16 @@ def test_output_is_dense_float64_in_feature_order() -> None:
     }
 
 
-def test_kinds_come_from_catalog_then_explicit_then_dtype() -> None:
-    frame = pd.DataFrame({"region": ["n", "s"], "visits_app": [1.0, 2.0], "vip": [True, False]})
+def test_kinds_come_from_explicit_then_catalog_then_dtype() -> None:
+    frame = pd.DataFrame({"region": ["n", "s"], "visits_app": [1.0, 2.0], "vip": [True, False],
+                          "vip2": [True, False]})
     kinds = resolve_feature_kinds(
-        ["monetary_total", "region", "visits_app", "vip", "age"], frame, {"age": "count"}
+        ["monetary_total", "region", "visits_app", "vip", "age", "vip2"], frame,
+        {"age": "count", "vip2": "flag", "unused": "money"},
     )
     assert kinds == {"monetary_total": "money", "region": "categorical",
-                     "visits_app": "numeric", "vip": "categorical", "age": "count"}
+                     "visits_app": "numeric", "vip": "categorical", "age": "count",
+                     "vip2": "flag"}
     with pytest.raises(ValueError, match=r"kinds\['age'\]='weird' is not a feature kind"):
         resolve_feature_kinds(["age"], kinds={"age": "weird"})
     with pytest.raises(ValueError, match="features is empty"):
@@ -98,10 +141,37 @@ def test_kinds_come_from_catalog_then_explicit_then_dtype() -> None:
 
 
 def test_description_records_every_fitted_parameter() -> None:
-    frame = pd.DataFrame({"monetary_total": [0.0, np.e - 1], "gender": ["f", "m"]})
-    kinds = resolve_feature_kinds(["monetary_total", "gender"])
-    described = describe_preprocessing(build_preprocessor(list(kinds)).fit(frame), kinds)
-    assert described["monetary_total"]["kind"] == "money"
-    assert described["monetary_total"]["mean"] == pytest.approx(0.5)
-    assert described["monetary_total"]["scale"] == pytest.approx(0.5)
+    frame = pd.DataFrame({"monetary_total": [0.0, np.e - 1, np.nan], "gender": ["f", "m", "f"],
+                          "age": [30.0, 40.0, 50.0]})
+    kinds = resolve_feature_kinds(["monetary_total", "gender", "age"])
+    described = describe_preprocessing(build_preprocessor(list(kinds), frame).fit(frame), kinds)
+    money = described["monetary_total"]
+    assert money["kind"] == "money"
+    assert money["mean"] == pytest.approx(0.5)  # log1p of 0 and e - 1: 0 and 1
+    assert money["scale"] == pytest.approx(0.5)
+    assert money["impute_value"] == pytest.approx(0.5)  # the median, in log units
+    assert money["missing_indicator"] is True and money["missing_indicator_weight"] == 1.0
+    assert money["steps"] == [
+        "log1p of values clipped at 0", "standard scaling",
+        "median imputation plus a missing indicator (weight 1: missing vs present counts "
+        "like one standard deviation)"]
+    assert described["age"]["missing_indicator"] is False
+    assert described["age"]["steps"][-1] == "median imputation"
     assert described["gender"]["categories"] == ["f", "m"]
+
+
+@pytest.mark.parametrize("kind", ["numeric", "money", "share"])
+def test_compiled_vectorise_reproduces_the_pipeline_exactly(kind: str) -> None:
+    rng = np.random.default_rng(1)
+    tiers = np.array(["gold", "silver", None], dtype=object)
+    frame = pd.DataFrame({
+        "a": rng.lognormal(3, 1, 300), "b": rng.lognormal(2, 1, 300),
+        "c": rng.uniform(size=300), "tier": rng.choice(tiers, size=300),
+    })
+    frame.loc[rng.uniform(size=300) < 0.2, ["a", "b"]] = np.nan  # missing together
+    frame.loc[rng.uniform(size=300) < 0.1, "c"] = np.nan
+    kinds = {"a": kind, "b": kind, "c": kind}
+    segmenter = Segmenter(n_segments=3, feature_kinds=kinds).fit(frame)
+    matrix = segmenter.transform(frame)
+    compiled = np.vstack([segmenter.assigner_.vectorise(r) for r in frame.to_dict("records")])
+    np.testing.assert_array_equal(compiled, matrix)

@@ -65,8 +65,12 @@ __all__ = [
 ]
 
 MODEL_FORMAT = "mallseg-segmenter"
-MODEL_FORMAT_VERSION = 1
-"""Bump when a fitted segmenter's attributes change meaning: older files are then refused."""
+MODEL_FORMAT_VERSION = 2
+"""Bump when a fitted segmenter's attributes change meaning: older files are then refused.
+
+Version 2: missing indicators in the preprocessing (scaling before imputation), confidence
+from an EM-fitted segment mixture (``mixture_``), HDBSCAN assignment by its approximate
+prediction, per-segment profiles, caller-given feature kinds."""
 
 METADATA_MEMBER = "mallseg_metadata.json"
 
@@ -74,14 +78,18 @@ _TRUSTED_PACKAGES = ("sklearn.", "numpy.", "scipy.")
 _TRUSTED_MALLSEG = frozenset(
     {
         "mallseg.segment.segmenter.Segmenter",
-        "mallseg.segment.segmenter.CompiledAssigner",
+        "mallseg.segment.assigner.CompiledAssigner",
         "mallseg.segment.algorithms.SampledMiniBatchKMeans",
         "mallseg.segment.algorithms.WardCentroids",
-        "mallseg.segment.algorithms.HDBSCANExemplars",
+        "mallseg.segment.algorithms.HDBSCANSegments",
+        "mallseg.segment.density.DensityTree",
+        "mallseg.segment.posteriors.ColumnLayout",
+        "mallseg.segment.confidence.SegmentMixture",
         "mallseg.segment.preprocess.float_matrix",
         "mallseg.segment.preprocess.log1p_nonnegative",
         "mallseg.segment.preprocess.category_strings",
         "mallseg.segment.preprocess.weight_categories",
+        "mallseg.segment.missing_values.weight_missing_indicator",
     }
 )
 
@@ -135,6 +143,8 @@ def _metadata_record(segmenter: Segmenter, metadata: Mapping[str, Any]) -> dict[
     params = segmenter.get_params()
     if params["features"] is not None and not isinstance(params["features"], str):
         params["features"] = list(params["features"])
+    if params.get("feature_kinds") is not None:
+        params["feature_kinds"] = dict(params["feature_kinds"])
     return {
         "format": MODEL_FORMAT,
         "format_version": MODEL_FORMAT_VERSION,

@@ -3,9 +3,10 @@
 Each feature gets its own small pipeline, chosen by its catalog kind:
 
 - ``money`` and ``count``: negative values clipped to 0, ``log1p`` (these are right-skewed:
-  a few big spenders would otherwise define every segment), median imputation, standard
-  scaling;
-- ``numeric``, ``rate`` and ``share``: median imputation, standard scaling;
+  a few big spenders would otherwise define every segment), standard scaling, median
+  imputation;
+- ``numeric``, ``rate``, ``share`` and ``flag`` (a 0/1 attribute): standard scaling, median
+  imputation;
 - ``categorical``: missing values become the category ``"missing"``, one-hot encoding with
   unseen categories ignored (all zeros), every indicator multiplied by
   :data:`CATEGORY_WEIGHT`.
@@ -17,8 +18,22 @@ categorical column then adds ``1 - sum(p_c**2) <= 1`` to the expected squared di
 two customers, while a standardised numeric column adds 2: a categorical column never
 outweighs a numeric one, however many categories it has.
 
-Features unknown to the catalog get their kind from the data type: object, string, category
-and bool columns are categorical, everything else numeric.
+Missing numeric values are a fact about the customer, not noise: when a numeric feature has
+missing values at fit time, its pipeline also outputs a missing indicator (scikit-learn's
+``SimpleImputer(add_indicator=True)``), so "missing versus present" counts like one standard
+deviation (:data:`MISSING_INDICATOR_WEIGHT`), the same unit as a category change. Features
+that are missing for exactly the same customers (every spend share of a customer without
+purchases) state one fact, not many: each of the ``m`` indicators of such a group is
+weighted ``1 / sqrt(m)``, so together they still count like one standard deviation. The
+value itself is filled with the median (of the present values), so the indicator, not a
+made-up typical value, carries the fact. Scaling comes before imputation: mean and
+standard deviation are those of the present values, not shrunk by a block of filled-in
+medians. A feature without missing values at fit time gets no indicator (a value missing
+later is filled with the median).
+
+The kind of a feature comes from, in order: the kinds the caller gives, the feature catalog,
+the data type (object, string, category and bool columns are categorical, everything else
+numeric).
 
 Examples
 --------
@@ -29,6 +44,12 @@ Examples
 ['monetary_total', 'gender_f', 'gender_m', 'gender_missing']
 >>> pre.transform(frame).round(3)[:, 0].tolist()
 [-1.336, 0.267, 1.069]
+>>> ages = pd.DataFrame({"age": [20.0, None, 40.0, 60.0]})
+>>> with_gap = build_preprocessor(["age"]).fit(ages)
+>>> list(with_gap.get_feature_names_out())
+['age', 'missingindicator_age']
+>>> with_gap.transform(ages).round(3).tolist()  # the median of 20, 40, 60 is the mean here
+[[-1.225, 0.0], [0.0, 1.0], [0.0, 0.0], [1.225, 0.0]]
 """
 
 from __future__ import annotations
@@ -44,19 +65,33 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 
 from mallseg.features.catalog import describe_feature
+from mallseg.segment.missing_values import (
+    MISSING_INDICATOR_WEIGHT,
+    has_indicator,
+    indicator_weight,
+    missing_indicator_features,
+    missing_indicator_weights,
+    weight_missing_indicator,
+)
 
 __all__ = [
     "CATEGORY_WEIGHT",
+    "FEATURE_KINDS",
     "LOG_KINDS",
     "MISSING_CATEGORY",
+    "MISSING_INDICATOR_WEIGHT",
     "build_preprocessor",
     "category_strings",
     "describe_preprocessing",
     "float_matrix",
+    "indicator_weight",
     "log1p_nonnegative",
+    "missing_indicator_features",
+    "missing_indicator_weights",
     "output_slices",
     "resolve_feature_kinds",
     "weight_categories",
+    "weight_missing_indicator",
 ]
 
 CATEGORY_WEIGHT: float = float(1.0 / np.sqrt(2.0))
@@ -68,7 +103,11 @@ MISSING_CATEGORY = "missing"
 LOG_KINDS: frozenset[str] = frozenset({"money", "count"})
 """Kinds that are log-transformed before scaling."""
 
-_KNOWN_KINDS = frozenset({"numeric", "money", "count", "rate", "share", "categorical"})
+FEATURE_KINDS: frozenset[str] = frozenset(
+    {"numeric", "money", "count", "rate", "share", "flag", "categorical"}
+)
+"""Every preprocessing kind: the catalog's kinds plus ``flag`` (a 0/1 attribute, scaled
+like a share)."""
 
 
 def float_matrix(values: Any) -> np.ndarray:
@@ -137,27 +176,30 @@ def resolve_feature_kinds(
 
     Explicit ``kinds`` win, then the feature catalog, then the column's data type in
     ``frame`` (object, string, category, bool -> categorical), then ``"numeric"``.
+    Explicit kinds for columns not in ``features`` are ignored.
 
     Raises
     ------
     ValueError
-        When an explicit kind is not one of the catalog's kinds.
+        When an explicit kind is not one of :data:`FEATURE_KINDS`.
 
     Examples
     --------
     >>> import pandas as pd
     >>> resolve_feature_kinds(["age", "gender", "tier"], pd.DataFrame({"tier": ["a"]}))
     {'age': 'numeric', 'gender': 'categorical', 'tier': 'categorical'}
+    >>> resolve_feature_kinds(["mnt_wines", "vip"], kinds={"mnt_wines": "money", "vip": "flag"})
+    {'mnt_wines': 'money', 'vip': 'flag'}
     """
     explicit = dict(kinds or {})
     resolved: dict[str, str] = {}
     for name in features:
         if name in explicit:
             kind = explicit[name]
-            if kind not in _KNOWN_KINDS:
+            if kind not in FEATURE_KINDS:
                 raise ValueError(
                     f"kinds[{name!r}]={kind!r} is not a feature kind: expected one of "
-                    f"{', '.join(sorted(_KNOWN_KINDS))}"
+                    f"{', '.join(sorted(FEATURE_KINDS))}"
                 )
         else:
             try:
@@ -182,7 +224,7 @@ def _kind_from_dtype(column: pd.Series) -> str:
     return "numeric"
 
 
-def _feature_pipeline(kind: str) -> Pipeline:
+def _feature_pipeline(kind: str, indicator_weight: float = MISSING_INDICATOR_WEIGHT) -> Pipeline:
     if kind == "categorical":
         return Pipeline(
             [
@@ -203,8 +245,25 @@ def _feature_pipeline(kind: str) -> Pipeline:
         steps.append(
             ("log1p", FunctionTransformer(log1p_nonnegative, feature_names_out="one-to-one"))
         )
-    steps.append(("impute", SimpleImputer(strategy="median", keep_empty_features=True)))
+    # scaling first: StandardScaler ignores missing values when fitting, so the scale is
+    # that of the present values; the median of scaled values is the scaled median
     steps.append(("scale", StandardScaler()))
+    steps.append(
+        (
+            "impute",
+            SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True),
+        )
+    )
+    steps.append(
+        (
+            "weight_indicator",
+            FunctionTransformer(
+                weight_missing_indicator,
+                kw_args={"weight": float(indicator_weight)},
+                feature_names_out="one-to-one",
+            ),
+        )
+    )
     return Pipeline(steps)
 
 
@@ -220,7 +279,10 @@ def build_preprocessor(
     features:
         Columns to use, in the order their outputs appear. Other columns are dropped.
     frame:
-        Data used only to guess the kind of features the catalog does not know.
+        The data the preprocessor will be fitted on: it gives the kind of features the
+        catalog does not know, and which features are missing together (their indicators
+        share one unit of weight). Without it every indicator weighs
+        :data:`MISSING_INDICATOR_WEIGHT`.
     kinds:
         Explicit kind per feature, overriding the catalog.
 
@@ -237,16 +299,32 @@ def build_preprocessor(
     >>> import pandas as pd
     >>> frame = pd.DataFrame({"age": [20, 40, None], "frequency": [1, 10, 100]})
     >>> pre = build_preprocessor(["age", "frequency"]).fit(frame)
-    >>> pre.transform(frame)[:, 0].tolist()  # missing age imputed with the median (30)
-    [-1.224744871391589, 1.224744871391589, 0.0]
+    >>> pre.transform(frame)[:, 0].tolist()  # missing age: the median (30), scaled
+    [-1.0, 1.0, 0.0]
+    >>> list(pre.get_feature_names_out())
+    ['age', 'missingindicator_age', 'frequency']
     >>> pre.transform(frame).dtype
     dtype('float64')
     """
     if len(features) == 0:
         raise ValueError("features is empty: a preprocessor needs at least one feature")
     resolved = resolve_feature_kinds(features, frame, kinds)
+    numeric = [name for name in features if resolved[name] != "categorical"]
+    weights = (
+        missing_indicator_weights(frame, numeric) if frame is not None
+        else dict.fromkeys(numeric, MISSING_INDICATOR_WEIGHT)
+    )
     return ColumnTransformer(
-        [(name, _feature_pipeline(resolved[name]), [name]) for name in features],
+        [
+            (
+                name,
+                _feature_pipeline(resolved[name])
+                if resolved[name] == "categorical"
+                else _feature_pipeline(resolved[name], weights[name]),
+                [name],
+            )
+            for name in features
+        ],
         remainder="drop",
         sparse_threshold=0.0,
         verbose_feature_names_out=False,
@@ -282,8 +360,12 @@ def describe_preprocessing(
     >>> kinds = resolve_feature_kinds(["basket_mean", "gender"])
     >>> info = describe_preprocessing(build_preprocessor(list(kinds)).fit(frame), kinds)
     >>> info["basket_mean"]["steps"], info["gender"]["categories"]
-    (['log1p of values clipped at 0', 'median imputation', 'standard scaling'], ['f', 'm'])
-    """
+    (['log1p of values clipped at 0', 'standard scaling', 'median imputation'], ['f', 'm'])
+    >>> gap = pd.DataFrame({"age": [20.0, None, 40.0]})
+    >>> described = describe_preprocessing(build_preprocessor(["age"]).fit(gap), {"age": "numeric"})
+    >>> described["age"]["steps"][-1], described["age"]["missing_indicator"]
+    ('median imputation plus a missing indicator (weight 1: missing vs present counts like one standard deviation)', True)
+    """  # noqa: E501
     described: dict[str, dict[str, Any]] = {}
     for name, pipeline, _columns in preprocessor.transformers_:
         if name == "remainder":
@@ -299,11 +381,27 @@ def describe_preprocessing(
             ]
             entry["categories"] = [str(c) for c in steps["one_hot"].categories_[0]]
         else:
+            with_indicator = has_indicator(steps["impute"])
+            weight = indicator_weight(pipeline)
+            imputation = (
+                f"median imputation plus a missing indicator (weight {weight:.4g}: missing vs "
+                "present counts like one standard deviation"
+                + (", shared with the features missing together with it)" if weight < 1.0
+                   else ")")
+                if with_indicator
+                else "median imputation"
+            )
             entry["steps"] = (
                 ["log1p of values clipped at 0"] if kind in LOG_KINDS else []
-            ) + ["median imputation", "standard scaling"]
-            entry["impute_value"] = float(steps["impute"].statistics_[0])
-            entry["mean"] = float(steps["scale"].mean_[0])
-            entry["scale"] = float(steps["scale"].scale_[0])
+            ) + ["standard scaling", imputation]
+            mean = float(steps["scale"].mean_[0])
+            scale = float(steps["scale"].scale_[0])
+            # the median in the units before scaling (log units for money and counts)
+            entry["impute_value"] = float(steps["impute"].statistics_[0]) * scale + mean
+            entry["mean"] = mean
+            entry["scale"] = scale
+            entry["missing_indicator"] = with_indicator
+            if with_indicator:
+                entry["missing_indicator_weight"] = weight
         described[name] = entry
     return described
