@@ -151,8 +151,10 @@ def test_description_records_every_fitted_parameter() -> None:
     assert money["scale"] == pytest.approx(0.5)
     assert money["impute_value"] == pytest.approx(0.5)  # the median, in log units
     assert money["missing_indicator"] is True and money["missing_indicator_weight"] == 1.0
+    assert money["clip"] == [0.0, 1.0]  # under 200 customers: the data's own extremes
     assert money["steps"] == [
-        "log1p of values clipped at 0", "standard scaling",
+        "log1p of values clipped at 0", "held within the 0.5%-99.5% quantiles",
+        "standard scaling",
         "median imputation plus a missing indicator (weight 1: missing vs present counts "
         "like one standard deviation)"]
     assert described["age"]["missing_indicator"] is False
@@ -175,3 +177,19 @@ def test_compiled_vectorise_reproduces_the_pipeline_exactly(kind: str) -> None:
     matrix = segmenter.transform(frame)
     compiled = np.vstack([segmenter.assigner_.vectorise(r) for r in frame.to_dict("records")])
     np.testing.assert_array_equal(compiled, matrix)
+
+
+def test_a_few_extreme_customers_are_held_at_the_edge_of_the_bulk() -> None:
+    incomes = np.r_[np.linspace(20, 120, 999), 666_666.0]
+    frame = pd.DataFrame({"annual_income": incomes})
+    pre = build_preprocessor(["annual_income"], frame).fit(frame)
+    z = pre.transform(frame)[:, 0]
+    # the outlier sits where the 99.5% quantile does, not 600 standard deviations out
+    assert z.max() == pytest.approx(z[994], abs=1e-12)
+    assert z.max() < 2.0
+    assert described_clip(pre) == pytest.approx([incomes[4], incomes[994]])  # 5th of 1,000
+
+
+def described_clip(pre: object) -> list[float]:
+    kinds = resolve_feature_kinds(["annual_income"])
+    return describe_preprocessing(pre, kinds)["annual_income"]["clip"]  # type: ignore[arg-type]

@@ -67,6 +67,8 @@ class CompiledAssigner:
         indicator_weights: np.ndarray,
         log_mask: np.ndarray,
         impute_values: np.ndarray,
+        clip_low: np.ndarray,
+        clip_high: np.ndarray,
         means: np.ndarray,
         scales: np.ndarray,
         categorical_features: list[str],
@@ -85,6 +87,8 @@ class CompiledAssigner:
         self.indicator_weights = indicator_weights
         self.log_mask = log_mask
         self.impute_values = impute_values
+        self.clip_low = clip_low
+        self.clip_high = clip_high
         self.means = means
         self.scales = scales
         self.categorical_features = categorical_features
@@ -107,6 +111,8 @@ class CompiledAssigner:
         indicator_weights: list[float] = []
         log_mask: list[bool] = []
         impute: list[float] = []
+        low: list[float] = []
+        high: list[float] = []
         means: list[float] = []
         scales: list[float] = []
         categorical: list[str] = []
@@ -126,6 +132,9 @@ class CompiledAssigner:
                 indicator_weights.append(indicator_weight(pipelines[name]))
                 log_mask.append(kind in LOG_KINDS)
                 impute.append(float(steps["impute"].statistics_[0]))
+                bounds = steps["clip"]
+                low.append(_bound(bounds.lower_bounds_[0], -np.inf))
+                high.append(_bound(bounds.upper_bounds_[0], np.inf))
                 means.append(float(steps["scale"].mean_[0]))
                 scales.append(float(steps["scale"].scale_[0]))
         model = segmenter.model_
@@ -145,6 +154,8 @@ class CompiledAssigner:
             indicator_weights=np.asarray(indicator_weights, dtype=np.float64),
             log_mask=np.asarray(log_mask, dtype=bool),
             impute_values=np.asarray(impute),
+            clip_low=np.asarray(low, dtype=np.float64),
+            clip_high=np.asarray(high, dtype=np.float64),
             means=np.asarray(means),
             scales=np.asarray(scales),
             categorical_features=categorical,
@@ -181,7 +192,8 @@ class CompiledAssigner:
             except (TypeError, ValueError) as error:
                 raise ValueError(f"feature {name!r}={value!r} is not a number") from error
         raw = np.where(self.log_mask, np.log1p(np.clip(raw, 0.0, None)), raw)
-        # the order of the fitted pipeline: scale, then fill with the (scaled) median
+        raw = np.clip(raw, self.clip_low, self.clip_high)  # NaN stays NaN
+        # the order of the fitted pipeline: clip, scale, then fill with the (scaled) median
         scaled = (raw - self.means) / self.scales
         gaps = np.isnan(scaled)
         z[self.numeric_positions] = np.where(gaps, self.impute_values, scaled)
@@ -227,3 +239,7 @@ class CompiledAssigner:
         return np.asarray(
             -0.5 * (projected * projected).sum(axis=1) + log_det + self.model_arrays["log_weights"]
         )
+
+
+def _bound(value: float, default: float) -> float:
+    return default if np.isnan(value) else float(value)

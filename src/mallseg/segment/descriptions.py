@@ -63,6 +63,7 @@ def feature_text(
     >>> feature_text("mnt_wines", {"mnt_wines": "spend on wines"}, {"mnt_wines": "money"})
     ('spend on wines', '', 'money')
     """
+    kind: str
     try:
         spec = describe_feature(feature)
         label, unit, kind = _SHORT_MEANINGS.get(feature, spec.meaning), spec.unit, spec.kind

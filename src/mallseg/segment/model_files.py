@@ -65,7 +65,7 @@ __all__ = [
 ]
 
 MODEL_FORMAT = "mallseg-segmenter"
-MODEL_FORMAT_VERSION = 2
+MODEL_FORMAT_VERSION = 3
 """Bump when a fitted segmenter's attributes change meaning: older files are then refused.
 
 Version 2: missing indicators in the preprocessing (scaling before imputation), confidence
@@ -85,6 +85,7 @@ _TRUSTED_MALLSEG = frozenset(
         "mallseg.segment.density.DensityTree",
         "mallseg.segment.posteriors.ColumnLayout",
         "mallseg.segment.confidence.SegmentMixture",
+        "mallseg.segment.clipping.QuantileClipper",
         "mallseg.segment.preprocess.float_matrix",
         "mallseg.segment.preprocess.log1p_nonnegative",
         "mallseg.segment.preprocess.category_strings",

@@ -7,6 +7,9 @@ Each feature gets its own small pipeline, chosen by its catalog kind:
   imputation;
 - ``numeric``, ``rate``, ``share`` and ``flag`` (a 0/1 attribute): standard scaling, median
   imputation;
+- every numeric kind is first held within its 0.5% and 99.5% quantiles
+  (:mod:`~mallseg.segment.clipping`), so that a few extreme customers do not take a
+  segment of their own;
 - ``categorical``: missing values become the category ``"missing"``, one-hot encoding with
   unseen categories ignored (all zeros), every indicator multiplied by
   :data:`CATEGORY_WEIGHT`.
@@ -65,6 +68,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 
 from mallseg.features.catalog import describe_feature
+from mallseg.segment.clipping import QuantileClipper
 from mallseg.segment.missing_values import (
     MISSING_INDICATOR_WEIGHT,
     has_indicator,
@@ -245,6 +249,9 @@ def _feature_pipeline(kind: str, indicator_weight: float = MISSING_INDICATOR_WEI
         steps.append(
             ("log1p", FunctionTransformer(log1p_nonnegative, feature_names_out="one-to-one"))
         )
+    # outliers are held at the bulk's edge, so that a handful of extreme customers do not
+    # take a segment of their own
+    steps.append(("clip", QuantileClipper()))
     # scaling first: StandardScaler ignores missing values when fitting, so the scale is
     # that of the present values; the median of scaled values is the scaled median
     steps.append(("scale", StandardScaler()))
@@ -360,7 +367,7 @@ def describe_preprocessing(
     >>> kinds = resolve_feature_kinds(["basket_mean", "gender"])
     >>> info = describe_preprocessing(build_preprocessor(list(kinds)).fit(frame), kinds)
     >>> info["basket_mean"]["steps"], info["gender"]["categories"]
-    (['log1p of values clipped at 0', 'standard scaling', 'median imputation'], ['f', 'm'])
+    (['log1p of values clipped at 0', 'held within the 0.5%-99.5% quantiles', 'standard scaling', 'median imputation'], ['f', 'm'])
     >>> gap = pd.DataFrame({"age": [20.0, None, 40.0]})
     >>> described = describe_preprocessing(build_preprocessor(["age"]).fit(gap), {"age": "numeric"})
     >>> described["age"]["steps"][-1], described["age"]["missing_indicator"]
@@ -393,7 +400,9 @@ def describe_preprocessing(
             )
             entry["steps"] = (
                 ["log1p of values clipped at 0"] if kind in LOG_KINDS else []
-            ) + ["standard scaling", imputation]
+            ) + ["held within the 0.5%-99.5% quantiles", "standard scaling", imputation]
+            entry["clip"] = [float(steps["clip"].lower_bounds_[0]),
+                             float(steps["clip"].upper_bounds_[0])]
             mean = float(steps["scale"].mean_[0])
             scale = float(steps["scale"].scale_[0])
             # the median in the units before scaling (log units for money and counts)
