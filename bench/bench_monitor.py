@@ -3,9 +3,9 @@ update of one customer, each against a baseline measured in the same run.
 
 - drift: ``check_drift`` of a current window against a reference window (1M customers
   each, 20 features, a k-means model of 8 segments; per-feature PSI on every customer, the
-  model-space signals on samples of 250,000). Baseline: scoring both windows with the
-  model (``predict`` and ``confidence`` of every customer), the floor of any check that
-  places the customers again.
+  model-space signals on samples of 100,000, KS and Wasserstein on 50,000). Baseline:
+  scoring both windows with the model (``predict`` and ``confidence`` of every customer),
+  the floor of any check that places the customers again.
 - migration: ``migrate`` (transition matrix in DuckDB) and ``export_movers`` (Parquet)
   between two runs' assignments of 1M customers. Baseline: the same matrix with pandas
   (both assignment tables read into memory, outer merge, crosstab).

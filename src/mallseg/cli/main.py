@@ -21,6 +21,7 @@ from mallseg.cli import (
     data_commands,
     demo_command,
     insight_commands,
+    monitor_commands,
     report_command,
     segment_commands,
     service_commands,
@@ -71,6 +72,7 @@ insight_commands.register(app)
 demo_command.register(app)
 report_command.register(app)
 service_commands.register(app)
+monitor_commands.register(app)
 
 
 def run(prog_name: str = "mallseg") -> None:
