@@ -31,6 +31,7 @@ import pandas as pd
 
 from mallseg.core.sql_text import quote_identifier
 from mallseg.features.schema import FeatureSchema
+from mallseg.segment.coverage import segment_label
 from mallseg.segment.model_files import ModelFileError, load_segmenter
 from mallseg.segment.naming import SegmentName, WordEvidence
 from mallseg.segment.personas import SegmentProfiles, profile_segments
@@ -149,10 +150,8 @@ def segment_display_name(names: dict[int, SegmentName], segment: int) -> str:
     >>> segment_display_name({}, 4)
     'Segment 4'
     """
-    if segment == -1:
-        return UNASSIGNED
     name = names.get(segment)
-    return name.name if name is not None else f"Segment {segment}"
+    return name.name if name is not None else segment_label(segment)
 
 
 def load_segmentation_view(

@@ -21,6 +21,7 @@ import pandas as pd
 
 from mallseg.segment.algorithms import ALGORITHMS
 from mallseg.segment.confidence import SegmentMixture
+from mallseg.segment.coverage import NOT_ENOUGH_DATA, record_coverage
 from mallseg.segment.density import DensityTree
 from mallseg.segment.preprocess import (
     CATEGORY_WEIGHT,
@@ -61,6 +62,7 @@ class CompiledAssigner:
         *,
         assignment: str,
         n_outputs: int,
+        min_coverage: float = 0.0,
         numeric_features: list[str],
         numeric_positions: np.ndarray,
         indicator_positions: np.ndarray,
@@ -80,6 +82,7 @@ class CompiledAssigner:
         mixture: SegmentMixture | None,
     ) -> None:
         self.assignment = assignment
+        self.min_coverage = min_coverage
         self.n_outputs = n_outputs
         self.numeric_features = numeric_features
         self.numeric_positions = numeric_positions
@@ -148,6 +151,7 @@ class CompiledAssigner:
         return cls(
             assignment=ALGORITHMS[segmenter.algorithm].assignment,
             n_outputs=int(segmenter.centers_.shape[1]),
+            min_coverage=float(getattr(segmenter, "min_coverage_", 0.0)),
             numeric_features=numeric,
             numeric_positions=np.asarray(positions, dtype=np.int64),
             indicator_positions=np.asarray(indicators, dtype=np.int64),
@@ -211,8 +215,15 @@ class CompiledAssigner:
         return z
 
     def assign_one(self, record: Mapping[Any, object]) -> tuple[int, float]:
-        """Return ``(segment, confidence)`` of one customer (segment -1 = unassigned)."""
+        """Return ``(segment, confidence)`` of one customer.
+
+        Segment ``-1``: unassigned (HDBSCAN); ``-2``: not enough data.
+        """
         z = self.vectorise(record)
+        if self.min_coverage and record_coverage(
+            record, [*self.numeric_features, *self.categorical_features]
+        ) < self.min_coverage - 1e-12:
+            return NOT_ENOUGH_DATA, 0.0
         if self.mixture is None:
             return -1, 0.0
         if self.assignment == "posterior":

@@ -46,9 +46,10 @@ import numpy as np
 import pandas as pd
 
 from mallseg.features.catalog import FEATURE_FAMILIES
+from mallseg.segment.coverage import NOT_ENOUGH_DATA, NOT_ENOUGH_DATA_LABEL, UNASSIGNED_LABEL
 from mallseg.segment.descriptions import feature_phrase, feature_text, format_value
 from mallseg.segment.naming_rules import DEFAULT_NAMING_RULES, NamingRules, Phrase, PhraseRole
-from mallseg.segment.personas import UNASSIGNED_LABEL, SegmentProfiles
+from mallseg.segment.personas import SegmentProfiles
 
 __all__ = [
     "DEFAULT_NAMING_RULES",
@@ -156,7 +157,7 @@ def name_segments(
     words = {"place": "store", **dict(vocabulary or {})}
 
     sizes = {int(r["segment"]): int(r["size"]) for _, r in profiles.summary.iterrows()}
-    named = [s for s in profiles.segments if s != -1]
+    named = [s for s in profiles.segments if s >= 0]
     short_of_data = {s for s in named if not _enough_data(profiles, s)}
     phrase_lists = {
         s: [] if s in short_of_data else _ranked_phrases(profiles, s, active, words)
@@ -172,6 +173,9 @@ def name_segments(
     for seg in profiles.segments:
         if seg == -1:
             result[seg] = SegmentName(UNASSIGNED_LABEL, _unassigned_description(profiles))
+            continue
+        if seg == NOT_ENOUGH_DATA:
+            result[seg] = SegmentName(NOT_ENOUGH_DATA_LABEL, _set_aside_description(profiles))
             continue
         text = (_short_of_data_description(profiles, seg) if seg in short_of_data
                 else _describe(profiles, seg, active, labels))
@@ -418,6 +422,15 @@ def _short_of_data_description(profiles: SegmentProfiles, segment: int) -> str:
         f"{int(row['size']):,} customers ({float(row['share']):.0%}): most have no value for "
         f"the features this segmentation uses (on average {float(row['coverage']):.0%} of "
         "them do), so the segment says little about who they are."
+    )
+
+
+def _set_aside_description(profiles: SegmentProfiles) -> str:
+    row = profiles.row(NOT_ENOUGH_DATA)
+    return (
+        f"{int(row['size']):,} customers ({float(row['share']):.0%}) set aside: they have "
+        f"values for only {float(row['coverage']):.0%} of this segmentation's features on "
+        "average, too few to place them in a segment."
     )
 
 

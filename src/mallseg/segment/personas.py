@@ -55,6 +55,12 @@ import numpy as np
 import pandas as pd
 
 from mallseg.features.catalog import describe_feature
+from mallseg.segment.coverage import (
+    NOT_ENOUGH_DATA,
+    NOT_ENOUGH_DATA_LABEL,
+    UNASSIGNED_LABEL,
+    segment_label,
+)
 from mallseg.segment.profile_effects import (
     EFFECT_COLUMNS,
     LOG_KINDS,
@@ -67,6 +73,7 @@ from mallseg.segment.profile_effects import (
 )
 
 __all__ = [
+    "NOT_ENOUGH_DATA_LABEL",
     "SPEND_SHARE_PREFIX",
     "TIME_BANDS",
     "UNASSIGNED_LABEL",
@@ -74,22 +81,6 @@ __all__ = [
     "profile_segments",
     "segment_label",
 ]
-
-UNASSIGNED_LABEL = "Unassigned"
-"""Display label of customers no segment claims (label ``-1``)."""
-
-
-
-def segment_label(segment: int) -> str:
-    """Display label of a segment id.
-
-    Examples
-    --------
-    >>> segment_label(3), segment_label(-1)
-    ('Segment 3', 'Unassigned')
-    """
-    return UNASSIGNED_LABEL if segment == -1 else f"Segment {segment}"
-
 
 @dataclass(frozen=True)
 class SegmentProfiles:
@@ -276,8 +267,8 @@ def profile_segments(
     categorical = [c for c in chosen if catalog_kinds[c] == "categorical"]
 
     segments = sorted(int(s) for s in np.unique(labels_array))
-    if segments and segments[0] == -1:
-        segments = [*segments[1:], -1]
+    segments = [s for s in segments if s >= 0] + [s for s in (-1, NOT_ENOUGH_DATA)
+                                                  if s in segments]
     groups = pd.Series(labels_array, name="segment")
     n = len(table)
     sizes = groups.value_counts()

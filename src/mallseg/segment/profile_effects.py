@@ -20,6 +20,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from mallseg.segment.coverage import segment_label
+
 __all__ = [
     "EFFECT_COLUMNS",
     "LOG_KINDS",
@@ -236,12 +238,13 @@ def peak_bands(visits: pd.DataFrame, groups: pd.Series, segments: list[int]) -> 
 
 
 def _label(segment: int) -> str:
-    return "Unassigned" if segment == -1 else f"Segment {segment}"
+    return segment_label(segment)
 
 
 def _unassigned_last(column: pd.Series) -> pd.Series:
     if column.name == "segment":
-        return column.where(column != -1, np.iinfo(np.int64).max)
+        last = np.iinfo(np.int64).max
+        return column.where(column >= 0, last + column)  # -1 then -2, after every segment
     return column
 
 

@@ -31,6 +31,7 @@ from mallseg.features.lenses import resolve_lens
 from mallseg.segment.algorithms import ALGORITHMS, make_clusterer, nearest_center
 from mallseg.segment.assigner import CompiledAssigner
 from mallseg.segment.confidence import ColumnLayout, SegmentMixture
+from mallseg.segment.coverage import NOT_ENOUGH_DATA, enough_data
 from mallseg.segment.inputs import (
     InvalidParameterError,
     check_count,
@@ -38,9 +39,9 @@ from mallseg.segment.inputs import (
     check_feature_values,
     check_random_state,
 )
+from mallseg.segment.member_profiles import feature_profile
 from mallseg.segment.preprocess import (
     build_preprocessor,
-    category_strings,
     missing_indicator_features,
     output_slices,
     resolve_feature_kinds,
@@ -54,22 +55,6 @@ ID_COLUMN = "customer_id"
 
 ARRAY_COLUMN_PREFIX = "x"
 """Columns of a numpy array given with ``features=None`` are named ``x0``, ``x1``, ..."""
-
-Profile = dict[str, float | str | None]
-
-
-def most_frequent(values: np.ndarray) -> str:
-    """Return the most frequent string in ``values``; ties go to the alphabetically first.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> most_frequent(np.array(["m", "f", "m", "f"], dtype=object))
-    'f'
-    """
-    levels, counts = np.unique(np.asarray(values, dtype=str), return_counts=True)
-    return str(levels[int(np.argmax(counts))])
-
 
 class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
     """Segment customers with a chosen lens and algorithm.
@@ -97,14 +82,20 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
         ``share``, ``flag``, ``categorical``), winning over the feature catalog and the
         column's data type: how attributes from a user's own file (``mnt_wines``: money,
         ``num_web_purchases``: count) are treated. Kinds of columns not used are ignored.
+    min_coverage:
+        A customer with values for fewer than this share of the features is set aside as
+        "not enough data" (label ``-2``): fitted on by no model and placed in no segment
+        (see :mod:`mallseg.segment.coverage`). 0 places everyone.
 
     Attributes
     ----------
     labels_ : ndarray of int
         Segment of every training row, exactly what :meth:`predict` gives for it
-        (``-1`` = unassigned, HDBSCAN only).
-    n_segments_, segment_sizes_, n_unassigned_ :
-        Number of segments found, rows per segment, rows in no segment.
+        (``-1`` = unassigned, HDBSCAN only; ``-2`` = not enough data).
+    n_segments_, segment_sizes_, n_unassigned_, n_not_enough_data_ :
+        Number of segments found, rows per segment, rows no segment claims, rows set aside.
+    min_coverage_ :
+        The coverage rule applied (0 when no customer had enough data, so all are placed).
     feature_names_in_, feature_kinds_ :
         The resolved features and their preprocessing kinds.
     preprocessor_, model_ :
@@ -147,6 +138,7 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
         fit_sample_size: int | None = None,
         min_cluster_size: int | None = None,
         feature_kinds: Mapping[str, str] | None = None,
+        min_coverage: float = 0.0,
     ) -> None:
         self.features = features
         self.algorithm = algorithm
@@ -155,6 +147,7 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
         self.fit_sample_size = fit_sample_size
         self.min_cluster_size = min_cluster_size
         self.feature_kinds = feature_kinds
+        self.min_coverage = min_coverage
 
     # ------------------------------------------------------------------ fitting
     def fit(self, X: pd.DataFrame | np.ndarray, y: object = None) -> Segmenter:  # noqa: N803
@@ -176,7 +169,16 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
         kinds = resolve_feature_kinds(features, frame, explicit_kinds)
         check_feature_values(frame, features, kinds)
         n_samples = len(frame)
-        fit_rows = self._fit_rows(n_samples)
+        self.min_coverage_ = float(self.min_coverage)
+        covered = enough_data(frame, features, self.min_coverage_)
+        if covered.sum() < 2:  # nobody has enough data: place everyone
+            covered = np.ones(n_samples, dtype=bool)
+            self.min_coverage_ = 0.0
+        covered_rows = np.flatnonzero(covered)
+        sample = self._fit_rows(len(covered_rows))
+        fit_rows = covered_rows if sample is None else covered_rows[sample]
+        if len(fit_rows) == n_samples:
+            fit_rows = None
         fit_frame = frame if fit_rows is None else frame.iloc[fit_rows]
         self._check_params(len(fit_frame), n_samples)
 
@@ -204,9 +206,11 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
         self.n_segments_ = int(self.centers_.shape[0])
         all_points = fit_points if fit_rows is None else self._transform(frame)
         self.labels_ = self._assign(all_points)
+        self.labels_[~covered] = NOT_ENOUGH_DATA
+        self.n_not_enough_data_ = int((~covered).sum())
         assigned = self.labels_ >= 0
         self.segment_sizes_ = np.bincount(self.labels_[assigned], minlength=self.n_segments_)
-        self.n_unassigned_ = int((~assigned).sum())
+        self.n_unassigned_ = int((self.labels_ == -1).sum())
         fit_labels = self.labels_ if fit_rows is None else self.labels_[fit_rows]
         self.mixture_ = (
             SegmentMixture(self._column_layout(), random_state=self.random_state).fit(
@@ -215,9 +219,9 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
             if self.n_segments_ > 0 else None
         )
         feature_frame = frame[features]
-        self.population_profile_ = _profile(feature_frame, features, kinds)
+        self.population_profile_ = feature_profile(feature_frame, features, kinds)
         self.segment_profile_ = {
-            segment: _profile(
+            segment: feature_profile(
                 feature_frame.iloc[np.flatnonzero(self.labels_ == segment)], features, kinds
             )
             for segment in range(self.n_segments_)
@@ -245,8 +249,13 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
         return self._transform(frame)
 
     def predict(self, X: pd.DataFrame | np.ndarray) -> np.ndarray:  # noqa: N803
-        """Return the segment of every row of ``X`` (``-1`` = unassigned, HDBSCAN only)."""
-        return self._assign(self.transform(X))
+        """Return the segment of every row of ``X``.
+
+        ``-1``: unassigned (HDBSCAN only); ``-2``: not enough data (fewer than
+        ``min_coverage`` of the features have a value).
+        """
+        frame = self._checked(X)
+        return self._placed(self._assign(self._transform(frame)), frame)
 
     def predict_proba(self, X: pd.DataFrame | np.ndarray) -> np.ndarray:  # noqa: N803
         """Return the probability of every segment for every row of ``X`` (rows sum to 1).
@@ -261,8 +270,9 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
 
     def confidence(self, X: pd.DataFrame | np.ndarray) -> np.ndarray:  # noqa: N803
         """Return the probability that each row is in its assigned segment (0 if unassigned)."""
-        points = self.transform(X)
-        return _pick(self._proba(points), self._assign(points))
+        frame = self._checked(X)
+        points = self._transform(frame)
+        return _pick(self._proba(points), self._placed(self._assign(points), frame))
 
     def assign_one(self, record: Mapping[Any, object]) -> tuple[int, float]:
         """Return ``(segment, confidence)`` of one customer given as a mapping, in microseconds.
@@ -279,6 +289,20 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
         return np.asarray(self.preprocessor_.get_feature_names_out(), dtype=object)
 
     # ---------------------------------------------------------------- internals
+    def _checked(self, X: pd.DataFrame | np.ndarray) -> pd.DataFrame:  # noqa: N803
+        check_is_fitted(self, "model_")
+        return self._check_frame(
+            X, allow_array=bool(self.fitted_on_array_), n_columns=self.n_features_in_
+        )
+
+    def _placed(self, labels: np.ndarray, frame: pd.DataFrame) -> np.ndarray:
+        """``labels`` with customers short of data set aside (``-2``)."""
+        min_coverage = float(getattr(self, "min_coverage_", 0.0))  # absent in older files
+        if not min_coverage:
+            return labels
+        covered = enough_data(frame, list(self.feature_names_in_), min_coverage)
+        return np.where(covered, labels, NOT_ENOUGH_DATA)
+
     def _transform(self, frame: pd.DataFrame) -> np.ndarray:
         features = list(self.feature_names_in_)
         missing = [f for f in features if f not in frame.columns]
@@ -409,19 +433,3 @@ def _pick(proba: np.ndarray, labels: np.ndarray) -> np.ndarray:
     assigned = labels >= 0
     result[assigned] = proba[np.flatnonzero(assigned), labels[assigned]]
     return result
-
-
-def _profile(
-    frame: pd.DataFrame, features: Sequence[str], kinds: Mapping[str, str]
-) -> Profile:
-    """Arithmetic mean of numeric features (present values), most frequent categorical level."""
-    profile: Profile = {}
-    for name in features:
-        if kinds[name] == "categorical":
-            values = category_strings(frame[[name]]).ravel()
-            profile[name] = most_frequent(values) if len(values) else None
-        else:
-            numbers_ = frame[name].to_numpy(dtype=np.float64, na_value=np.nan)
-            present = numbers_[~np.isnan(numbers_)]
-            profile[name] = float(present.mean()) if len(present) else None
-    return profile

@@ -6,7 +6,9 @@ campaign response with its true uplift, loyalty and churn, and how the persona d
 The default set follows the persona table of the project's mall facts (``MALL_FACTS.md``):
 shares, ages, visit rates, dwell, hours and spend are the published figures or the
 assumptions written there; the rest is calibrated so that the rolled-up mall lands inside
-the published ranges.
+the published ranges. The module is longer than usual because the persona table is data:
+each persona's parameters are written out in full, next to one another, so they can be
+read and compared against the published figures.
 
 Examples
 --------

@@ -56,6 +56,7 @@ from threadpoolctl import threadpool_limits
 
 from mallseg.features.lenses import resolve_lens
 from mallseg.segment.algorithms import ALGORITHMS
+from mallseg.segment.coverage import DEFAULT_MIN_COVERAGE, enough_data
 from mallseg.segment.preprocess import build_preprocessor, resolve_feature_kinds
 from mallseg.segment.segmenter import Segmenter
 from mallseg.segment.selection.explanation import explain_choice
@@ -122,6 +123,7 @@ def select_segmentation(
     fit_sample_size: int | Literal["auto"] | None = "auto",
     feature_kinds: Mapping[str, str] | None = None,
     detect_structure: bool = True,
+    min_coverage: float = DEFAULT_MIN_COVERAGE,
     random_state: int = 0,
 ) -> SelectionResult:
     """Score every algorithm x number of segments and choose one by a documented rule.
@@ -160,6 +162,11 @@ def select_segmentation(
         Preprocessing kind of features the catalog does not know (customer attributes).
     detect_structure:
         Run the cluster-structure test (when false, the natural-structure rule applies).
+    min_coverage:
+        Customers with values for fewer than this share of the features are set aside as
+        "Not enough data" (label ``-2``, see :mod:`mallseg.segment.coverage`): the search,
+        the size rule and the refit see only the customers the data describes. 0 keeps
+        everyone.
     random_state:
         Seed of every draw and fit.
 
@@ -186,16 +193,19 @@ def select_segmentation(
         frame, algorithms, n_resamples, min_segment_share, min_segment_size, sample_size,
         silhouette_sample_size, stability_sample_size, marketing_range,
     )
-    n_total = len(frame)
     wanted = resolve_lens(
         features if isinstance(features, str) else list(features), [str(c) for c in frame.columns]
     )
     feature_names, dropped = drop_uninformative(frame, wanted)
+    covered_rows, min_coverage = _covered_rows(frame, feature_names, min_coverage,
+                                               min_segment_size)
+    n_total = len(covered_rows)
+    n_set_aside = len(frame) - n_total
     ks = _k_values(k_values, n_total, algorithms)
     fixed_k = not isinstance(k_values, str) and len(ks) == 1
 
     rng = np.random.default_rng(random_state)
-    search_rows = sample_rows(rng, n_total, sample_size)
+    search_rows = covered_rows[sample_rows(rng, n_total, sample_size)]
     search_frame = frame.iloc[search_rows].reset_index(drop=True)
     n_search = len(search_frame)
     kinds = resolve_feature_kinds(feature_names, search_frame, _kinds_for(feature_kinds,
@@ -256,6 +266,7 @@ def select_segmentation(
         fit_sample_size=refit_rows,
         min_cluster_size=min_cluster_size,
         feature_kinds=_kinds_for(feature_kinds, feature_names),
+        min_coverage=min_coverage,
     ).fit(frame)
     searched_labels = fitted[winner_index].labels
     assert searched_labels is not None
@@ -263,6 +274,11 @@ def select_segmentation(
         searched_labels, np.asarray(segmenter.labels_)[search_rows]
     ))
     notes = [f"left out {name}: {reason}" for name, reason in dropped.items()]
+    if n_set_aside:
+        notes.append(
+            f"set aside {n_set_aside:,} customers ({n_set_aside / len(frame):.1%}) with values "
+            f"for fewer than {min_coverage:.0%} of the features: \"Not enough data\""
+        )
     skipped = [a for a in algorithms if a not in searched]
     if skipped:
         notes.append(
@@ -400,3 +416,19 @@ def _check_parameters(
                         ("stability_sample_size", stability_sample_size)):
         if value < 10:
             raise ValueError(f"{name}={value} must be >= 10")
+
+
+def _covered_rows(
+    frame: pd.DataFrame, features: list[str], min_coverage: float, min_segment_size: int
+) -> tuple[np.ndarray, float]:
+    """Rows with enough data to be placed, and the coverage rule actually applied.
+
+    When fewer than two minimum segments' worth of customers have enough data, nobody is
+    set aside (the rule is dropped, returned as 0) rather than segmenting a handful.
+    """
+    if not 0.0 <= min_coverage <= 1.0:
+        raise ValueError(f"min_coverage must be between 0 and 1, got {min_coverage}")
+    covered = enough_data(frame, features, min_coverage)
+    if min_coverage == 0.0 or int(covered.sum()) < 2 * max(min_segment_size, 1):
+        return np.arange(len(frame)), 0.0
+    return np.flatnonzero(covered), min_coverage
