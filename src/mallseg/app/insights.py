@@ -30,6 +30,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
+from mallseg.data.consent_settings import marketing_consent_rule
 from mallseg.insights.campaigns import (
     CampaignResult,
     TargetingPlan,
@@ -172,6 +173,7 @@ def plan_for_run(
         workspace.connection, assignments, contacts=contacts, share=share,
         cost_per_contact=cost_per_contact, value_per_response=value_per_response,
         holdout_share=holdout_share, segment_col="segment_name",
+        consent=marketing_consent_rule(workspace.connection),
     )
     target = out or workspace.exports_folder / f"targets-{record.run_id}.csv"
     export_target_list(workspace.connection, plan, target)
@@ -233,12 +235,14 @@ def recommendations_for_run(
     """Top-N suggestions for every customer of run ``run_id`` (or one), evaluated, stored.
 
     The list of every customer's suggestions is exported (default under exports/) unless a
-    single customer is asked for.
+    single customer is asked for; the export holds only customers the workspace's marketing
+    consent rule allows (``mallseg settings``).
     """
     record, assignments = run_assignments(workspace, run_id)
     result = recommend_items(
         workspace.connection, assignments, item=item, top_n=top_n, evaluate=evaluate,
         customers=[customer_id] if customer_id else None, segment_col="segment_name",
+        consent=None if customer_id else marketing_consent_rule(workspace.connection),
     )
     path = None
     frame = result.recommendations

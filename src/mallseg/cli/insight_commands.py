@@ -188,8 +188,9 @@ def recommend(
             console.print(f"  {row.get('rank')}. {escape(str(row.get('label') or row.get('item')))}"
                           f": {escape(str(row.get('reason', '')))}", highlight=False)
         return
-    console.print(f"wrote suggestions for {result.customers:,} customers to {insight.path}",
-                  highlight=False)
+    console.print(f"wrote suggestions for {result.customers:,} customers to {insight.path}; "
+                  f"{result.excluded_without_consent:,} customers left out for want of "
+                  "marketing consent", highlight=False)
 
 
 def _cell(value: object) -> str:

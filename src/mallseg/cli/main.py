@@ -25,6 +25,7 @@ from mallseg.cli import (
     report_command,
     segment_commands,
     service_commands,
+    settings_commands,
 )
 from mallseg.cli.state import CliState
 
@@ -73,6 +74,7 @@ demo_command.register(app)
 report_command.register(app)
 service_commands.register(app)
 monitor_commands.register(app)
+settings_commands.register(app)
 
 
 def run(prog_name: str = "mallseg") -> None:

@@ -222,14 +222,18 @@ def _export(
         return (f"wrote {p.contacts:,} customers ({p.holdout:,} of them a fresh random holdout) "
                 f"ranked by {p.method} uplift to {plan.path}; expected extra responses "
                 f"{p.expected_incremental_responses:,.0f} ({p.expected_low:,.0f} to "
-                f"{p.expected_high:,.0f}, {p.confidence:.0%})")
+                f"{p.expected_high:,.0f}, {p.confidence:.0%}); "
+                f"{p.excluded_without_consent:,} customers left out for want of marketing "
+                f"consent (rule {p.consent_rule})")
     from mallseg.app.insights import recommendations_for_run
 
     recommended = recommendations_for_run(ws, run_id, out=out, evaluate=False)
     if recommended.result.message is not None:
         raise ValueError(recommended.result.message)
     return (f"wrote suggestions for {recommended.result.customers:,} customers of run "
-            f"{recommended.run_id} to {recommended.path}")
+            f"{recommended.run_id} to {recommended.path}; "
+            f"{recommended.result.excluded_without_consent:,} customers left out for want of "
+            "marketing consent")
 
 
 def _event_files(options: list[str]) -> dict[str, Path]:

@@ -1,4 +1,4 @@
-"""The customers a campaign may contact: segmented, and not refusing marketing.
+"""The customers a campaign may contact: segmented, and allowed by the consent rule.
 
 Examples
 --------
@@ -6,8 +6,11 @@ Examples
 >>> con = duckdb.connect()
 >>> _ = con.execute("CREATE TABLE customers (customer_id VARCHAR, consent_marketing BOOLEAN)")
 >>> _ = con.execute("INSERT INTO customers VALUES ('a', true), ('b', false), ('c', NULL)")
->>> frame, refused = candidate_customers(con, None)
->>> frame["customer_id"].tolist(), refused
+>>> frame, excluded = candidate_customers(con, None)
+>>> frame["customer_id"].tolist(), excluded
+(['a'], 2)
+>>> frame, excluded = candidate_customers(con, None, rule="not_refused")
+>>> frame["customer_id"].tolist(), excluded
 (['a', 'c'], 1)
 """
 
@@ -17,6 +20,7 @@ import duckdb
 import pandas as pd
 
 from mallseg.core.sql_text import quote_literal
+from mallseg.data.consent import DEFAULT_CONSENT_RULE, ConsentRule, may_market_sql
 from mallseg.features.sources import inspect_sources
 from mallseg.insights.campaigns.availability import CampaignDataError
 from mallseg.insights.campaigns.registered_frames import registered
@@ -26,13 +30,15 @@ __all__ = ["candidate_customers"]
 
 
 def candidate_customers(
-    connection: duckdb.DuckDBPyConnection, segments: pd.DataFrame | None
+    connection: duckdb.DuckDBPyConnection, segments: pd.DataFrame | None,
+    rule: ConsentRule = DEFAULT_CONSENT_RULE,
 ) -> tuple[pd.DataFrame, int]:
-    """Candidates (``customer_id``, ``segment``, sorted by id) and how many refuse marketing.
+    """Candidates (``customer_id``, ``segment``, sorted by id) and how many consent excludes.
 
     A customer is a candidate when segmented (every customer when ``segments`` is
-    ``None``) and ``consent_marketing`` is not false (unknown consent is not a refusal:
-    the workspace records what the mall loaded).
+    ``None``) and the consent ``rule`` allows marketing to them (see
+    :mod:`mallseg.data.consent`: by default only a consent recorded as given does; a
+    customer missing from the customers table has an unknown consent).
 
     Raises
     ------
@@ -43,7 +49,9 @@ def candidate_customers(
     --------
     >>> import duckdb, pandas as pd
     >>> segments = pd.DataFrame({"customer_id": ["x"], "segment": ["s"]})
-    >>> candidate_customers(duckdb.connect(), segments)[0].to_dict("list")
+    >>> candidate_customers(duckdb.connect(), segments)[1]  # no customers table: unknown
+    1
+    >>> candidate_customers(duckdb.connect(), segments, "not_refused")[0].to_dict("list")
     {'customer_id': ['x'], 'segment': ['s']}
     """
     sources = inspect_sources(connection)
@@ -55,15 +63,15 @@ def candidate_customers(
             )
         frame = connection.execute(f"""
             SELECT customer_id, {quote_literal(ALL_CUSTOMERS)} AS segment,
-                consent_marketing IS NOT DISTINCT FROM false AS refused
+                NOT {may_market_sql("consent_marketing", rule)} AS refused
             FROM {sources.relation("customers")} ORDER BY customer_id""").df()
     elif not has_customers:
-        frame = segments.assign(refused=False).sort_values("customer_id")
+        frame = segments.assign(refused=rule == "opt_in").sort_values("customer_id")
     else:
         with registered(connection, segments, "candidate_segments") as view:
             frame = connection.execute(f"""
                 SELECT g.customer_id, g.segment,
-                    c.consent_marketing IS NOT DISTINCT FROM false AS refused
+                    NOT {may_market_sql("c.consent_marketing", rule)} AS refused
                 FROM "{view}" g
                 LEFT JOIN {sources.relation("customers")} c ON c.customer_id = g.customer_id
                 ORDER BY g.customer_id""").df()

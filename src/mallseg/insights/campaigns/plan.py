@@ -105,9 +105,10 @@ class TargetingPlan:
     training_campaigns, training_exposures:
         The past campaigns (and their exposures with a known response) learnt from.
     candidates:
-        Customers that could be contacted (segmented, not refusing marketing).
+        Customers that could be contacted (segmented, allowed by the consent rule).
     excluded_without_consent:
-        Customers left out because ``consent_marketing`` is false.
+        Customers left out by the consent rule (refused, or unknown under ``opt_in``:
+        see :mod:`mallseg.data.consent`).
     budget:
         How the number of contacts was decided.
     contacts, holdout:
@@ -150,6 +151,8 @@ class TargetingPlan:
     net_value_low: float | None = None
     net_value_high: float | None = None
     notes: tuple[str, ...] = ()
+    consent_rule: str = "opt_in"
+    """The consent rule the candidates were chosen by."""
 
     def curve(self, method: str | None = None) -> UpliftCurve:
         """The Qini curve of ``method`` (default: the chosen one).
@@ -179,6 +182,7 @@ class TargetingPlan:
             "training_exposures": int(self.training_exposures),
             "candidates": int(self.candidates),
             "excluded_without_consent": int(self.excluded_without_consent),
+            "consent_rule": self.consent_rule,
             "budget": self.budget.to_dict(),
             "contacts": int(self.contacts),
             "holdout": int(self.holdout),

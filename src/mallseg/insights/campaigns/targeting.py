@@ -53,6 +53,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from mallseg.data.consent import CONSENT_WORDS, DEFAULT_CONSENT_RULE, ConsentRule
 from mallseg.features.build import build_customer_features
 from mallseg.features.catalog import FEATURES
 from mallseg.insights.campaigns.availability import CampaignDataError, inspect_campaign_inputs
@@ -245,6 +246,7 @@ def plan_targeting(
     seed: int = 0,
     customer_col: str = "customer_id",
     segment_col: str = "segment",
+    consent: ConsentRule = DEFAULT_CONSENT_RULE,
 ) -> TargetingPlan:
     """Choose the customers with the highest expected incremental response for a campaign.
 
@@ -294,6 +296,9 @@ def plan_targeting(
         Seed of the folds, ties, learners and the fresh holdout.
     customer_col, segment_col:
         Column names in ``assignments``.
+    consent:
+        Who may be on the list (:mod:`mallseg.data.consent`): by default only customers
+        whose marketing consent is recorded as given.
 
     Returns
     -------
@@ -316,7 +321,7 @@ def plan_targeting(
     segments = segment_frame(assignments, customer_col=customer_col, segment_col=segment_col)
     exposures = _load_exposures(connection, segments, campaign_ids, window_days=window_days,
                                 max_rows=max_training_rows, seed=seed)
-    candidates, refused = candidate_customers(connection, segments)
+    candidates, refused = candidate_customers(connection, segments, consent)
     notes: list[str] = []
     rng = np.random.default_rng(seed)
 
@@ -368,6 +373,9 @@ def plan_targeting(
         net, net_low, net_high = est * value - cost, low * value - cost, high * value - cost
     if budget.contacts == 0:
         notes.append("Nobody on the list: no candidate fits the budget.")
+    if refused:
+        notes.append(f"{refused:,} customers left out for want of marketing consent "
+                     f"(rule {consent}: {CONSENT_WORDS[consent]}).")
     logger.info("targeting plan: %s ranked %d candidates, %d contacts (%d held out)",
                 method, n_candidates, budget.contacts, n_holdout)
     return TargetingPlan(
@@ -378,5 +386,5 @@ def plan_targeting(
         expected_incremental_responses=est, expected_low=low, expected_high=high,
         confidence=confidence, segments=_segment_breakdown(candidates, targets),
         targets=targets, expected_net_value=net, net_value_low=net_low,
-        net_value_high=net_high, notes=tuple(notes),
+        net_value_high=net_high, notes=tuple(notes), consent_rule=consent,
     )

@@ -17,12 +17,13 @@ Examples
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Literal
 
 import duckdb
 import pandas as pd
 
+from mallseg.data.consent import CONSENT_WORDS, ConsentBook, ConsentRule, consent_book
 from mallseg.features.sources import inspect_sources
 from mallseg.insights.layout.segments import SegmentsInput, segment_view
 from mallseg.insights.recommend.evaluation import (
@@ -91,6 +92,7 @@ def recommend_items(
     ndcg_k: int = 10,
     customer_col: str = "customer_id",
     segment_col: str | None = None,
+    consent: ConsentRule | None = None,
 ) -> RecommendationResult:
     """Top-N unused stores (or categories) per customer, with reasons and an evaluation.
 
@@ -133,6 +135,10 @@ def recommend_items(
         Cut-offs of the hit rate and of NDCG (and of coverage).
     customer_col, segment_col:
         Columns of ``segments``.
+    consent:
+        A marketing consent rule (:mod:`mallseg.data.consent`): customers it does not
+        allow get no recommendations, and are counted in ``excluded_without_consent``.
+        ``None`` (the default, for in-app use and evaluation) recommends to everyone.
 
     Returns
     -------
@@ -211,6 +217,9 @@ def recommend_items(
                 notes.append(f"{len(unknown):,} customers asked for are unknown (no purchase "
                              f"and no segment), e.g. {unknown[0]!r}: no recommendations.")
         blocks = recommendation_blocks(connection, tables, model, top_n, selected)
+        excluded = [0]
+        if consent is not None:
+            blocks = _consenting(blocks, consent_book(connection, consent), excluded)
         if output_table is not None:
             served, by_source = write_recommendations(connection, output_table, blocks)
             frame = None
@@ -221,9 +230,24 @@ def recommend_items(
             by_source = {}
             count_sources(frame, by_source)
             served = int(frame["customer_id"].nunique())
+    if excluded[0]:
+        notes.append(f"{excluded[0]:,} customers get no recommendations for want of "
+                     f"marketing consent (rule {consent}: {CONSENT_WORDS[str(consent)]}).")
     logger.info("recommend: %s for %d customers (%s)", model.method, served, by_source)
     return RecommendationResult(
         item_kind=item, top_n=top_n, model=model, evaluation=report,
         recommendations=frame, output_table=output_table, customers=served,
-        by_source=by_source, notes=tuple(notes),
+        by_source=by_source, notes=tuple(notes), excluded_without_consent=excluded[0],
     )
+
+
+def _consenting(blocks: Iterator[pd.DataFrame], book: ConsentBook,
+                excluded: list[int]) -> Iterator[pd.DataFrame]:
+    """The blocks without the customers ``book`` keeps out (counted into ``excluded``)."""
+    for frame in blocks:
+        ids = frame["customer_id"].astype(str)
+        allowed = ids.map(book.allows).to_numpy(dtype=bool)
+        excluded[0] += int(ids[~allowed].nunique())
+        kept = frame.loc[allowed].reset_index(drop=True)
+        if len(kept):
+            yield kept

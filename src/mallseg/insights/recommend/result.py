@@ -147,6 +147,8 @@ class RecommendationResult:
     """Customers per method that ranked their list."""
     message: str | None = None
     notes: tuple[str, ...] = field(default=())
+    excluded_without_consent: int = 0
+    """Customers left out of the recommendations by the marketing consent rule."""
 
     def for_customer(self, customer_id: str) -> list[dict[str, Any]]:
         """The recommendations of one customer (from the frame) as plain dicts."""
@@ -168,6 +170,7 @@ class RecommendationResult:
             "model": self.model.to_dict() if self.model else None,
             "evaluation": self.evaluation.to_dict() if self.evaluation else None,
             "customers": int(self.customers), "by_source": dict(self.by_source),
+            "excluded_without_consent": int(self.excluded_without_consent),
             "output_table": self.output_table, "recommendations": rows,
             "rows_total": 0 if self.recommendations is None else len(self.recommendations),
         }
