@@ -16,6 +16,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, sync_playwright
 
+from mallseg.app.insights import campaigns_for_run
 from mallseg.app.keys import create_key
 from mallseg.app.segment import SegmentRequest, segment_customers
 from mallseg.data.ingest import find_table_sources, ingest_file
@@ -60,6 +61,7 @@ def mall(tmp_path_factory: pytest.TempPathFactory) -> Mall:
             ingest_file(ws, table, path)
         segment_customers(ws, SegmentRequest(algorithms=("kmeans",), k=SEGMENTS,
                                              n_resamples=2))
+        campaigns_for_run(ws)  # the dashboard shows stored results (`mallseg campaigns`)
         analyst = create_key(ws, "analyst", "aggregates,customers:read").secret
         viewer = create_key(ws, "viewer", "aggregates").secret
         rows = ws.connection.execute(

@@ -214,3 +214,9 @@ def service_starter(tmp_path: Path) -> Iterator[ServiceStarter]:
     yield start
     for running in started:
         running.stop()
+
+
+@pytest.fixture(scope="session")
+def service_launcher() -> ServiceStarter:
+    """:func:`start_service` itself, for fixtures wider than one test (they stop theirs)."""
+    return start_service

@@ -249,6 +249,8 @@ def recommendations_for_run(
     if customer_id is None and frame is not None and result.message is None:
         path = out or workspace.exports_folder / f"recommendations-{record.run_id}.csv"
         _write_recommendations(frame, path)
+        # kept with the run too, so that one customer's suggestions are read, not recomputed
+        workspace.save_snapshot(record.run_id, "recommendations", frame)
         workspace.save_insight(record.run_id, "recommendations",
                                {"run_id": record.run_id, **result.to_dict(max_rows=0)},
                                actor=actor)

@@ -49,8 +49,9 @@ _STATIC = Path(__file__).parent / "static"
 _DESCRIPTION = """Segments, scoring and events over one mallseg workspace.
 
 Every endpoint but `/health` needs an API key: `Authorization: Bearer <key>` or
-`X-API-Key: <key>`. Keys have scopes: `aggregates` (segments, profiles, model),
-`customers:read` (a customer's segment, scoring), `events:write` (recording events) and
+`X-API-Key: <key>`. Keys have scopes: `aggregates` (segments, profiles, model, the stored
+insights, monitoring), `customers:read` (a customer's segment and recommendations,
+scoring), `events:write` (recording events) and
 `admin` (everything, keys and the audit log). Lists take `offset` and `limit` and answer
 `{"data": [...], "count": N}`. A bad request is 422 with problems that name the field.
 """

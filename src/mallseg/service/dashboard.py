@@ -12,8 +12,11 @@ after logging in; a new segmentation run makes new pages. Database reads hold th
 service lock; the computing after them does not.
 
 Insight pages (campaigns, loyalty, layout, monitoring) are plug points: each
-:class:`InsightPage` has a loader that returns a result with a registered section builder,
-or ``None`` while it is not computed yet. :func:`register_insight_page` replaces one.
+:class:`InsightPage` has a loader that reads the stored result (never computes it) and
+returns a value with a registered section builder, or ``None`` while it is not computed
+yet. The page shows the result's sections; the overview shows, for each result there is,
+its first sentences with a link to its page. A new result type is one more
+:class:`InsightPage` (:func:`register_insight_page`) and one section builder.
 
 Examples
 --------
@@ -42,7 +45,6 @@ import mallseg.report.segment_sections as segment_pages
 from mallseg.app.explain import explain_in_run
 from mallseg.app.keys import key_id_of
 from mallseg.report.activity import top_stores, visit_hours
-from mallseg.report.campaign_sections import measure_campaigns
 from mallseg.report.charts.style import segment_colour
 from mallseg.report.customer_section import customer_section
 from mallseg.report.facts import SegmentationFacts, project_sample
@@ -58,6 +60,7 @@ from mallseg.report.run_view import (
 from mallseg.report.sections import Section, build_sections, has_section_builder
 from mallseg.segment.model_files import ModelFileError
 from mallseg.service.auth import COOKIE_NAME, ApiKeyRecord, require, verify_key
+from mallseg.service.insight_sections import latest_monitoring, stored_campaigns, stored_layout
 from mallseg.service.state import ServiceState, get_state
 from mallseg.workspace import Workspace
 
@@ -84,14 +87,14 @@ class InsightPage:
 
 _INSIGHT_PAGES: dict[str, InsightPage] = {page.slug: page for page in (
     InsightPage("campaigns", "Campaigns", "response and uplift per segment against holdouts, "
-                "and whom to target next", "mallseg ingest exposures FILE",
-                measure_campaigns),
+                "and whom to target next", "mallseg campaigns", stored_campaigns),
     InsightPage("loyalty", "Loyalty", "repeat visits, churn risk and customer value per "
                 "segment", "mallseg loyalty", stored_loyalty),
-    InsightPage("layout", "Layout", "segment x store affinity, stores visited together, "
-                "peak hours per zone", "mallseg layout"),
+    InsightPage("layout", "Layout", "segment x category affinity, stores bought together, "
+                "and suggestions for layout and opening hours", "mallseg layout",
+                stored_layout),
     InsightPage("monitoring", "Monitoring", "drift of features and segment shares, and when "
-                "a refit is due", "mallseg monitor"),
+                "a refit is due", "mallseg monitor", latest_monitoring),
 )}
 
 
@@ -317,11 +320,31 @@ async def overview(request: Request) -> Response:
     view = pages.view
     notice = f"The customers' map is missing: {view.model_problem}." if view.model_problem \
         else ""
+    summaries = await run_in_threadpool(_insight_summaries, state, pages,
+                                        str(request.scope.get("root_path", "")))
     return _page(request, "sections.html.j2", title="Overview", active="overview",
                  heading="Customer segments", nav=_nav(request, key, pages), notice=notice,
                  lead=f"Segmentation run {view.run_id}: {view.n_customers:,} customers in "
                       f"{view.k} segments. {view.reference}",
-                 sections=sections)
+                 sections=sections, summaries=summaries)
+
+
+_SUMMARY_SENTENCES = 3
+
+
+def _insight_summaries(state: ServiceState, pages: _RunPages, base: str
+                       ) -> list[dict[str, Any]]:
+    """For each insight computed for the run: its page, title and first sentences."""
+    summaries = []
+    for page in insight_pages():
+        result = _insight(state, page, pages)
+        if result is None or not has_section_builder(result):
+            continue
+        first = build_sections(result)[0]
+        summaries.append({"slug": page.slug, "title": first.title,
+                          "href": f"{base}/dashboard/{page.slug}",
+                          "sentences": list(first.sentences[:_SUMMARY_SENTENCES])})
+    return summaries
 
 
 @router.get("/dashboard/segments/{segment}")

@@ -5,8 +5,8 @@ Route functions' docstrings are the API documentation's descriptions.
 
 Examples
 --------
->>> [router.prefix for router in ROUTERS]
-['', '/model', '/score', '/customers', '/customers', '/segments', '/keys', '/audit']
+>>> " ".join(router.prefix or "/" for router in ROUTERS)
+'/ /model /score /customers /customers /customers /segments /insights /monitoring /keys /audit'
 """
 
 from __future__ import annotations
@@ -18,8 +18,11 @@ from mallseg.service.routes import (
     customers,
     events,
     health,
+    insights,
     keys,
     model,
+    monitoring,
+    recommendations,
     scoring,
     segments,
 )
@@ -32,7 +35,10 @@ ROUTERS: tuple[APIRouter, ...] = (
     scoring.router,
     customers.router,
     events.router,
+    recommendations.router,
     segments.router,
+    insights.router,
+    monitoring.router,
     keys.router,
     audit.router,
 )
