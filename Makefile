@@ -6,17 +6,21 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck bench clean system-packages
+.PHONY: demo test test-spark lint typecheck bench clean system-packages java
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev,spark]'
 	touch $(STAMP)
 
 # Debian packages the tests drive: Chromium for the dashboard and report browser tests.
 system-packages:
 	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
+
+# Java for the Spark engine's tests (pyspark 4.0 runs on Java 17).
+java:
+	command -v java >/dev/null || (apt-get update -qq && apt-get install -y -qq openjdk-17-jre-headless)
 
 demo: $(STAMP)
 	$(BIN)/mallseg --workspace mallseg-workspace demo
@@ -27,8 +31,12 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test: lint typecheck system-packages
+test: lint typecheck system-packages java
 	$(BIN)/pytest
+
+# The Spark engine alone: DuckDB and a local Spark session on the same simulated mall.
+test-spark: $(STAMP) java
+	$(BIN)/pytest -p no:cacheprovider tests/distributed src/mallseg/distributed
 
 bench: $(STAMP)
 	$(BIN)/python bench/run_all.py

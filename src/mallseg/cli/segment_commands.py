@@ -14,6 +14,15 @@ from mallseg.cli.render import (
     print_explanation,
     print_segments,
 )
+from mallseg.cli.spark_commands import (
+    ENGINES,
+    EngineOption,
+    InputsOption,
+    OutOption,
+    SparkMasterOption,
+    SparkRemoteOption,
+    segment_with_spark_engine,
+)
 from mallseg.cli.state import WorkspaceOption, open_workspace, workspace_path
 
 if TYPE_CHECKING:
@@ -69,6 +78,11 @@ def segment(
     show_candidates: Annotated[bool, typer.Option(
         help="Also show every candidate's scores.")] = False,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    engine: EngineOption = "duckdb",
+    inputs: InputsOption = None,
+    out: OutOption = None,
+    spark_remote: SparkRemoteOption = None,
+    spark_master: SparkMasterOption = None,
     workspace: WorkspaceOption = None,
 ) -> None:
     """Choose and fit a segmentation (or score RFM groups), name the segments, store the run."""
@@ -87,6 +101,24 @@ def segment(
     chosen_lens: str | tuple[str, ...] | None = lens
     if lens is not None and "," in lens:
         chosen_lens = tuple(part.strip() for part in lens.split(",") if part.strip())
+    if engine not in ENGINES:
+        raise fail(f"--engine {engine!r}: expected duckdb or spark")
+    if engine == "spark":
+        unsupported = [option for option, given in (
+            ("--method rfm", method != "cluster"),
+            (f"--algorithm {algorithm}", algorithm not in ("auto", "kmeans")),
+            ("--k-range", k_range != "3-8"), ("--min-share", min_share != 0.02),
+            ("--show-candidates", show_candidates)) if given]
+        segment_with_spark_engine(
+            ctx, workspace=workspace, inputs=inputs, out=out, remote=spark_remote,
+            master=spark_master, k=None if k == "auto" else int(k), lens=chosen_lens,
+            as_of=reference, resamples=resamples, seed=seed,
+            unsupported=unsupported)
+        return
+    spark_only = [name for name, value in (("--inputs", inputs), ("--out", out),
+                  ("--spark-remote", spark_remote), ("--spark-master", spark_master)) if value]
+    if spark_only:
+        raise fail(f"{', '.join(spark_only)} is for --engine spark")
     request = SegmentRequest(
         method=method,  # type: ignore[arg-type]
         lens=chosen_lens,

@@ -1,0 +1,66 @@
+"""One local Spark session and one simulated mall for every Spark test.
+
+Starting Spark costs seconds, so the session is shared; the simulated mall (a few thousand
+customers, every canonical table) is built once and read by both engines: DuckDB from the
+same Parquet files, Spark through the engine's own reader.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pytest
+from pyspark.sql import SparkSession
+
+from mallseg.datasets.simulate import INPUT_TABLES, simulate_mall
+from mallseg.distributed.features import SparkFeatureBuild, build_spark_features
+from mallseg.distributed.session import (
+    QUICK_START_JAVA_OPTIONS,
+    SparkUnavailableError,
+    check_java,
+    local_spark_session,
+)
+from mallseg.features.build import FeatureBuild, build_features
+
+SIM_CUSTOMERS = 3000
+SIM_PERSONAS = 4
+"""Four personas: segments with k = 4 are the personas, one optimum rather than several
+near-ties, so that two engines' k-means have one answer to agree on."""
+
+
+def duckdb_from_parquet(inputs: Path) -> duckdb.DuckDBPyConnection:
+    """The canonical tables under ``inputs`` as plain DuckDB tables (no ingest)."""
+    connection = duckdb.connect()
+    for table in INPUT_TABLES:
+        parts = sorted(inputs.glob(f"{table}/*.parquet")) + sorted(inputs.glob(f"{table}.parquet"))
+        if parts:
+            files = ", ".join(f"'{p}'" for p in parts)
+            connection.execute(f"CREATE TABLE {table} AS SELECT * FROM read_parquet([{files}])")
+    return connection
+
+
+@pytest.fixture(scope="session")
+def spark() -> SparkSession:
+    try:
+        check_java()
+    except SparkUnavailableError as missing:
+        pytest.skip(f"Spark tests need Java: {missing}")
+    return local_spark_session(java_options=QUICK_START_JAVA_OPTIONS)
+
+
+@pytest.fixture(scope="session")
+def sim_inputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("sim")
+    simulate_mall(folder, customers=SIM_CUSTOMERS, days=90, seed=3, personas=SIM_PERSONAS)
+    return folder / "inputs"
+
+
+@pytest.fixture(scope="session")
+def duckdb_sim_build(sim_inputs: Path) -> FeatureBuild:
+    return build_features(duckdb_from_parquet(sim_inputs))
+
+
+@pytest.fixture(scope="session")
+def spark_sim_build(spark: SparkSession, sim_inputs: Path) -> SparkFeatureBuild:
+    return build_spark_features(spark, sim_inputs)
