@@ -17,6 +17,7 @@ from mallseg.app.segment import SegmentRequest, SegmentResult, segment_customers
 from mallseg.data.ingest import find_table_sources, ingest_file
 from mallseg.datasets.samples import classic_sample_path
 from mallseg.datasets.simulate import parse_drift, simulate_mall
+from mallseg.segment.coverage import NOT_ENOUGH_DATA
 from mallseg.workspace import Workspace
 
 
@@ -33,8 +34,8 @@ def simulated_run(
         run = segment_customers(ws, SegmentRequest(lens=lens, n_resamples=resamples,
                                                    random_state=0))
         stored = ws.connection.execute(
-            "SELECT count(*), count(DISTINCT segment_id) FROM segment_assignments "
-            "WHERE run_id = ?", [run.run_id]
+            "SELECT count(*), count(DISTINCT segment_id) FILTER (WHERE segment_id >= 0) "
+            "FROM segment_assignments WHERE run_id = ?", [run.run_id]
         ).fetchone()
     truth = duckdb.connect().execute(
         f"SELECT customer_id, persona FROM "
@@ -60,8 +61,12 @@ def test_behavioural_lens_recovers_the_personas(
     assert run.selection.stability.mean_ari >= 0.90
     assert stored == (8_000, personas)
     assert run.model_path is not None and run.model_path.exists()
-    names = [n.name for n in run.names.values()]
+    names = [n.name for s, n in run.names.items() if s >= 0]
     assert len(set(names)) == personas
+    set_aside = run.labels == NOT_ENOUGH_DATA
+    assert set_aside.mean() < 0.05  # customers who barely came: not a persona of their own
+    if set_aside.any():
+        assert run.names[NOT_ENOUGH_DATA].name == "Not enough data"
     assert not any(name[-1].isdigit() for name in names)
 
 
@@ -80,7 +85,7 @@ def test_a_structureless_population_gets_a_partition_for_action(tmp_path: Path) 
     assert selection.regime == "marketing partition"
     assert "No natural cluster structure" in selection.explanation
     assert 3 <= run.k <= 8
-    for segment in run.names:
+    for segment in (s for s in run.names if s >= 0):
         effects = run.profiles.distinguishing(segment)
         assert effects["effect_size"].abs().max() >= 0.5, run.names[segment]
 
