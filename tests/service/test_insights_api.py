@@ -146,6 +146,25 @@ def test_campaigns_plan_and_layout_are_the_stored_results(served: Any, truth: In
     assert bad.status_code == 422 and bad.json()["detail"][0]["field"] == "dimension"
 
 
+def test_the_index_says_which_results_a_run_has(served: Any, service: Any, truth: InsightMall,
+                                                mall: Any) -> None:
+    _, reader = served.new_key("aggregates")
+    with served.client(reader) as client:
+        served_run = client.get("/insights").json()
+        first_run = client.get("/insights", params={"run_id": truth.first_run_id}).json()
+    with service.client(service.admin_key) as client:
+        bare = client.get("/insights").json()
+    kinds = ["loyalty", "campaigns", "targeting", "layout", "recommendations"]
+    assert [(i["kind"], i["computed"]) for i in served_run["data"]] == [(k, True) for k in kinds]
+    assert served_run["run_id"] == truth.run_id and served_run["count"] == 5
+    assert [i["path"] for i in served_run["data"]][:4] == [
+        "/insights/loyalty", "/insights/campaigns", "/insights/targets", "/insights/layout"]
+    assert [i["computed"] for i in first_run["data"]] == [False] * 5
+    assert [i["command"] for i in bare["data"]] == [
+        f"mallseg {c} --run {mall.run_id}" for c in
+        ("loyalty", "campaigns", "export targets", "layout", "recommend")]
+
+
 def test_a_run_without_the_result_is_404_naming_the_command(served: Any, truth: InsightMall
                                                            ) -> None:
     _, reader = served.new_key("aggregates")
@@ -167,7 +186,8 @@ def test_nothing_computed_is_404_naming_what_to_run(service: Any, mall: Any) -> 
         answers = {path: client.get(path) for path in (
             "/insights/loyalty", "/insights/campaigns", "/insights/targets", "/insights/layout",
             "/monitoring", f"/customers/{mall.light_spenders()[0]}/recommendations")}
-        overview = client.get("/", cookies={"mallseg_key": service.admin_key})
+    with service.client(cookies={"mallseg_key": service.admin_key}) as browser_like:
+        overview = browser_like.get("/")
     assert {path: a.status_code for path, a in answers.items()} == dict.fromkeys(answers, 404)
     run = mall.run_id
     assert answers["/insights/loyalty"].json()["detail"] == (

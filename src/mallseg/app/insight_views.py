@@ -46,10 +46,12 @@ __all__ = [
     "INSIGHT_COMMANDS",
     "CustomerRecommendations",
     "InsightNotComputed",
+    "InsightState",
     "MonitoringStatus",
     "NoRecommendationsForCustomer",
     "StoredInsight",
     "customer_recommendations",
+    "insights_of_run",
     "monitoring_status",
     "stored_insight",
 ]
@@ -119,6 +121,47 @@ def stored_insight(workspace: Workspace, kind: str, run_id: str | None = None
         raise InsightNotComputed(f"{kind} was not computed for run {record.run_id}: run "
                                  f"`{INSIGHT_COMMANDS[kind]} --run {record.run_id}`")
     return row
+
+
+@dataclass(frozen=True)
+class InsightState:
+    """Whether insight ``kind`` was computed for a run, when, and the command that makes it.
+
+    Examples
+    --------
+    >>> InsightState("0002", "layout", None, "mallseg layout --run 0002").computed
+    False
+    """
+
+    run_id: str
+    kind: str
+    computed_at: datetime | None
+    command: str
+
+    @property
+    def computed(self) -> bool:
+        """Whether the result is there."""
+        return self.computed_at is not None
+
+
+def insights_of_run(workspace: Workspace, run_id: str | None = None
+                    ) -> tuple[InsightState, ...]:
+    """Every insight kind of run ``run_id`` (default: latest), computed or not, in order.
+
+    Raises
+    ------
+    mallseg.workspace.RunNotFoundError
+        When there is no such run.
+    """
+    record = workspace.get_run(run_id, "segment")
+    found: dict[str, datetime] = {}
+    if workspace.has_table("insight_results"):
+        found = {str(kind): at for kind, at in workspace.connection.execute(
+            "SELECT kind, created_at FROM insight_results WHERE run_id = ?",
+            [record.run_id]).fetchall()}
+    return tuple(InsightState(record.run_id, kind, found.get(kind),
+                              f"{command} --run {record.run_id}")
+                 for kind, command in INSIGHT_COMMANDS.items())
 
 
 def _insight_row(workspace: Workspace, where: str, parameters: list[Any]

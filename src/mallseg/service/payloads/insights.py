@@ -30,6 +30,8 @@ __all__ = [
     "CampaignPublic",
     "CampaignsPublic",
     "EstimatePublic",
+    "InsightStatePublic",
+    "InsightsPublic",
     "LayoutPublic",
     "LayoutSuggestionPublic",
     "LoyaltyPublic",
@@ -63,6 +65,29 @@ def finite(value: Any) -> Any:
 
 def _window(rows: list[Any], offset: int, limit: int) -> list[Any]:
     return rows[offset:offset + limit]
+
+
+class InsightStatePublic(BaseModel):
+    """Whether one kind of result was computed for the run, where to read it, how to make it.
+
+    >>> InsightStatePublic(kind="layout", computed=False, computed_at=None,
+    ...                    path="/insights/layout", command="mallseg layout --run 0002").path
+    '/insights/layout'
+    """
+
+    kind: str
+    computed: bool
+    computed_at: datetime | None
+    path: str = Field(description="Where the API serves it.")
+    command: str = Field(description="The command that computes and stores it.")
+
+
+class InsightsPublic(BaseModel):
+    """The results a run has, and those it has not yet."""
+
+    run_id: str
+    data: list[InsightStatePublic]
+    count: int
 
 
 class _Stored(BaseModel):

@@ -2,7 +2,8 @@
 
 Each answers what the command kept with the run (the served run by default, or
 ``?run_id=``); nothing is computed in a request. A result not computed yet is 404 with the
-command that computes it (``mallseg loyalty --run 0002``).
+command that computes it (``mallseg loyalty --run 0002``); ``/insights`` lists which results
+the run has. ``/insights/plan`` is another name of ``/insights/targets``.
 """
 
 from __future__ import annotations
@@ -11,13 +12,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query, status
 
-from mallseg.app.insight_views import StoredInsight, stored_insight
+from mallseg.app.insight_views import StoredInsight, insights_of_run, stored_insight
 from mallseg.service.auth import ApiKeyRecord, require
 from mallseg.service.errors import ERROR_RESPONSES
 from mallseg.service.payloads.common import ErrorPublic, Page, page_parameters
 from mallseg.service.payloads.insights import (
     AffinityDimension,
     CampaignsPublic,
+    InsightsPublic,
+    InsightStatePublic,
     LayoutPublic,
     LoyaltyPublic,
     StorePairsPublic,
@@ -26,16 +29,17 @@ from mallseg.service.payloads.insights import (
 from mallseg.service.state import ServiceState, get_state
 from mallseg.workspace import RunNotFoundError
 
-__all__ = ["INSIGHT_PATHS", "router"]
+__all__ = ["KIND_PATHS", "router"]
 
 router = APIRouter(prefix="/insights", tags=["insights"], responses={
     **ERROR_RESPONSES,
     404: {"model": ErrorPublic, "description": "No such run, or the result was not computed "
                                                "for it (the body names the command)."}})
 
-INSIGHT_PATHS = {"loyalty": "loyalty", "campaigns": "campaigns", "targets": "targeting",
-                 "plan": "targeting", "layout": "layout"}
-"""Path under ``/insights`` -> the stored insight kind."""
+KIND_PATHS = {"loyalty": "/insights/loyalty", "campaigns": "/insights/campaigns",
+              "targeting": "/insights/targets", "layout": "/insights/layout",
+              "recommendations": "/customers/{customer_id}/recommendations"}
+"""Stored insight kind -> where the API serves it."""
 
 Reader = Annotated[ApiKeyRecord, Depends(require("aggregates"))]
 State = Annotated[ServiceState, Depends(get_state)]
@@ -51,6 +55,22 @@ def _stored(state: ServiceState, kind: str, run_id: str | None) -> StoredInsight
                                   run_id if run_id is not None else state.model().run_id)
     except (RunNotFoundError, LookupError) as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(exc).strip("'\"")) from exc
+
+
+@router.get("")
+def insights(key: Reader, state: State, page: Paging, run_id: RunQuery = None
+             ) -> InsightsPublic:
+    """Which results the run has (and when they were computed), and the command for the rest."""
+    try:
+        with state.lock:
+            found = insights_of_run(state.workspace,
+                                    run_id if run_id is not None else state.model().run_id)
+    except RunNotFoundError as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(exc).strip("'\"")) from exc
+    rows = [InsightStatePublic(kind=i.kind, computed=i.computed, computed_at=i.computed_at,
+                               path=KIND_PATHS[i.kind], command=i.command) for i in found]
+    return InsightsPublic(run_id=found[0].run_id, count=len(rows),
+                          data=rows[page.offset:page.offset + page.limit])
 
 
 @router.get("/loyalty")
@@ -110,5 +130,9 @@ def unknown_insight(kind: str, key: Reader) -> None:
     """Any other insight: 404 naming those there are."""
     raise HTTPException(status.HTTP_404_NOT_FOUND,
                         detail=f"there is no insight {kind!r}: expected one of "
-                               f"{', '.join(p for p in INSIGHT_PATHS if p != 'plan')}")
+                               f"{', '.join(_INSIGHTS_HERE)}")
+
+
+_INSIGHTS_HERE = [p.removeprefix("/insights/") for p in KIND_PATHS.values()
+                  if p.startswith("/insights/")]
 
