@@ -55,11 +55,16 @@ from mallseg.data.event_attributes import (
 from mallseg.data.folder import FolderScan, find_table_sources, scan_table_folder
 from mallseg.data.ingest_log import LoggedCounts, log_ingest, now
 from mallseg.data.ingest_report import IngestReport
+from mallseg.data.ingest_units import (
+    log_committed_units,
+    supersede_earlier_quarantine,
+    unit_rows_setting,
+)
 from mallseg.data.keys import assign_keys, create_key_tables, drop_key_tables
 from mallseg.data.merge import merge_valid_rows
 from mallseg.data.prepare import PreparedIngest, prepare_ingest
 from mallseg.data.quarantine import quarantine_unit, replace_earlier_quarantine, top_reasons
-from mallseg.data.readers import UNIT_ROWS, stage_units
+from mallseg.data.readers import stage_units
 from mallseg.data.references import check_references
 from mallseg.data.row_checks import check_typed_rows
 from mallseg.data.staging import TYPED_TABLE, StagedUnit
@@ -98,7 +103,7 @@ def ingest_file(
     sheet: str | None = None,
     register_unknown: bool = False,
     progress: StageCallback | None = None,
-    unit_rows: int = UNIT_ROWS,
+    unit_rows: int | None = None,
     value_map: Mapping[str, Mapping[str, str]] | None = None,
     spend_columns: Sequence[str] | None = None,
 ) -> IngestReport:
@@ -124,7 +129,9 @@ def ingest_file(
     progress:
         Called as work advances.
     unit_rows:
-        Rows typed, checked and merged at a time; bounds memory on large files.
+        Rows typed, checked and merged at a time; bounds memory on large files (default
+        ``$MALLSEG_UNIT_ROWS``, else :data:`~mallseg.data.staging.UNIT_ROWS`). Each unit is
+        committed with its line in the ingest log (:mod:`mallseg.data.ingest_units`).
     value_map:
         Raw value rewrites per column (canonical or source name), applied before parsing:
         ``{"gender": {"1": "male", "2": "female"}}``.
@@ -178,6 +185,7 @@ class _IngestState:
     unknown_references: Counter[str] = field(default_factory=Counter)
     warning_counts: Counter[str] = field(default_factory=Counter)
     unreadable: Counter[str] = field(default_factory=Counter)
+    digest: str = ""
 
     @property
     def table(self) -> Table:
@@ -194,7 +202,7 @@ def load_prepared(
     *,
     register_unknown: bool = False,
     progress: StageCallback | None = None,
-    unit_rows: int = UNIT_ROWS,
+    unit_rows: int | None = None,
 ) -> IngestReport:
     r"""Load a prepared source unit by unit; see :func:`ingest_file`.
 
@@ -222,7 +230,8 @@ def load_prepared(
         return lambda fraction: progress(name, fraction) if progress else None
 
     try:
-        for unit in stage_units(con, source, unit_rows=unit_rows,
+        state.digest = digest = source.content_sha256()
+        for unit in stage_units(con, source, unit_rows=unit_rows_setting(unit_rows),
                                 progress=stage_progress("read")):
             if not unit.rows_read:
                 continue  # a sheet of blank rows, a Parquet file without rows
@@ -230,7 +239,6 @@ def load_prepared(
             state.committed_units += 1
         if state.rows_read == 0:
             raise IngestError(f"{source.label}: no data rows below the header")
-        digest = source.content_sha256()
         report = _in_transaction(con, lambda: _finish(workspace, state, digest))
     except BaseException as exc:
         if not state.committed_units:
@@ -303,6 +311,9 @@ def _process_unit(con: duckdb.DuckDBPyConnection, state: _IngestState, unit: Sta
     assign_keys(con, table, state.mapped)
     count_value_warnings(con, table, state.mapped, state.warning_counts)
     state.counts.update(merge_valid_rows(con, table, state.mapped, state.ingest_id))
+    supersede_earlier_quarantine(
+        con, table.name, state.ingest_id, state.digest, state.prepared.source.label,
+        [(r.source_file, r.line) for r in unit.parse_rejects])
     state.counts["quarantined"] += quarantine_unit(
         con, table.name, state.prepared.source, state.kept, unit, state.ingest_id,
         state.started)
@@ -311,6 +322,9 @@ def _process_unit(con: duckdb.DuckDBPyConnection, state: _IngestState, unit: Sta
     elif table.name in EVENT_TABLES:
         accumulate_event_values(con, state.attributes)
     state.rows_read += unit.rows_read
+    counts = state.counts
+    log_committed_units(con, _logged(state, counts["new"] + counts["updated"]
+                                     + counts["unchanged"]), state.started, state.digest)
 
 
 def _finish(workspace: Workspace, state: _IngestState, digest: str) -> IngestReport:

@@ -63,6 +63,8 @@ def log_ingest(
 ) -> None:
     """Record an ingest (``complete``, or ``stopped`` part-way) and audit it.
 
+    The line replaces the one its committed units kept up to date (same ``ingest_id``).
+
     >>> import tempfile, pathlib
     >>> from mallseg.workspace import Workspace
     >>> with Workspace.open(pathlib.Path(tempfile.mkdtemp()) / "ws") as ws:
@@ -72,7 +74,7 @@ def log_ingest(
     [('stopped',)]
     """
     workspace.connection.execute(
-        "INSERT INTO ingest_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT OR REPLACE INTO ingest_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [counts.ingest_id, counts.table, counts.source, content_sha256, json.dumps(dict(mapping)),
          counts.rows_read, counts.rows_loaded, counts.rows_new, counts.rows_updated,
          counts.rows_unchanged, counts.rows_quarantined, started, now(), status],
