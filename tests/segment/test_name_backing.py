@@ -132,3 +132,21 @@ def test_a_categorical_feature_missing_in_a_segment_does_not_break_the_profile()
     assert tier["coverage"] == 0.0
     assert pd.isna(profiles.row(1)["top_level_loyalty_tier"])
     assert name_segments(profiles)[1].name == "Senior shoppers"  # from age, which they have
+
+
+def test_a_word_from_a_numeric_feature_has_no_level() -> None:
+    # A spend share is numeric: its word is backed by the mean and the effect, not by a
+    # category level (a share of 0.25 is not "under half of the segment has the level").
+    rng = np.random.default_rng(4)
+    labels = np.repeat([0, 1], 400)
+    frame = pd.DataFrame({
+        "spend_share_gold_prods": np.clip(np.choose(labels, [0.25, 0.08])
+                                          + rng.normal(0, 0.03, 800), 0, 1),
+        "monetary_total": rng.lognormal(6, 0.3, 800),
+        "gender": np.where(labels == 0, "female", np.where(rng.uniform(size=800) < 0.5,
+                                                            "female", "male")),
+    })
+    names = name_segments(profile_segments(frame, labels))
+    evidence = [e for n in names.values() for e in n.evidence]
+    assert evidence and all(e.level is None for e in evidence if e.feature != "gender")
+    assert_every_word_is_backed(names)

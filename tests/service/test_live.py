@@ -14,6 +14,7 @@ import pytest
 
 from mallseg.app.live import CustomerNotFoundError, FeatureValueError, LiveModel, customer_segment
 from mallseg.app.live_events import EventsRejectedError, record_events
+from mallseg.segment.coverage import NOT_ENOUGH_DATA
 from mallseg.segment.explain import explain_customer
 from mallseg.workspace import Workspace
 
@@ -59,6 +60,13 @@ def test_missing_features_are_missing_values_not_errors(mall: Any) -> None:
     placed = model.place({})
     assert placed.segment_id == int(segmenter.predict(empty)[0])
     assert placed.confidence == pytest.approx(float(segmenter.confidence(empty)[0]))
+    # with none of the model's features the customer is set aside, as at fit time
+    assert (placed.segment_id, placed.segment_name) == (NOT_ENOUGH_DATA, "Not enough data")
+    half = dict.fromkeys(VALUE_FEATURES, np.nan)
+    half.update({f: 1.0 for f in VALUE_FEATURES[: (len(VALUE_FEATURES) + 1) // 2]})
+    partly = model.place({k: v for k, v in half.items() if not np.isnan(v)})
+    assert partly.segment_id == int(segmenter.predict(pd.DataFrame([half], dtype="float64"))[0])
+    assert partly.segment_id >= 0
 
 
 @pytest.mark.parametrize(("values", "field"), [

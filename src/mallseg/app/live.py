@@ -47,6 +47,7 @@ import pandas as pd
 from mallseg.app.explain import FeatureReason
 from mallseg.app.run_artifacts import RunArtifacts, load_run
 from mallseg.features.catalog import describe_feature
+from mallseg.segment.coverage import NOT_ENOUGH_DATA, NOT_ENOUGH_DATA_LABEL, record_coverage
 from mallseg.segment.preprocess import output_slices
 from mallseg.segment.rfm import RFM_FEATURES, score_with_cuts
 from mallseg.workspace import Workspace
@@ -264,6 +265,11 @@ class LiveModel:
         if mixture is None:
             return Placement(self.run_id, -1, UNASSIGNED_NAME, 0.0, None, None, 0.0, (),
                              customer_id)
+        features = [*assigner.numeric_features, *assigner.categorical_features]
+        if assigner.min_coverage and (record_coverage(values, features)
+                                      < assigner.min_coverage - 1e-12):
+            return Placement(self.run_id, NOT_ENOUGH_DATA, NOT_ENOUGH_DATA_LABEL, 0.0, None,
+                             None, 0.0, (), customer_id)
         point = assigner.vectorise(values)
         proba = mixture.predict_proba_one(point)
         if assigner.assignment == "centroid":

@@ -250,13 +250,18 @@ def _ranked_phrases(
             text = phrase.text.replace("{place}", words.get("place", "store"))
             evidence = WordEvidence(
                 word=text, feature=str(row["feature"]),
-                level=None if row["level"] is None else str(row["level"]),
+                level=None if _missing(row["level"]) else str(row["level"]),
                 segment_value=float(row["segment_value"]),
                 population_value=float(row["population_value"]), effect_size=effect,
                 coverage=float(row["coverage"]), member_share=float(row["member_share"]),
             )
             found.append(_RankedPhrase(replace(phrase, text=text), abs(effect), evidence))
     return found
+
+
+def _missing(value: object) -> bool:
+    """None or a missing-value marker (a numeric effect's level, NaN once in a frame)."""
+    return value is None or bool(pd.isna(value))  # type: ignore[call-overload]
 
 
 def _lookup(
