@@ -69,6 +69,7 @@ def mall(tmp_path_factory: pytest.TempPathFactory) -> Mall:
             "SELECT customer_id FROM segment_assignments WHERE run_id = ? ORDER BY 1",
             [run.run_id]).fetchall()]
         store = str(ws.connection.execute("SELECT min(store_id) FROM stores").fetchall()[0][0])
+    assert run.schema.as_of is not None
     return Mall(root / "ws", customers, store, run.schema.as_of)
 
 

@@ -34,9 +34,12 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from mallseg.app.consent_makeup import save_makeup
+from mallseg.data.consent_settings import sensitive_features_enabled
 from mallseg.features.build import build_features
 from mallseg.features.lenses import default_lens, resolve_lens
 from mallseg.features.schema import FeatureSchema
+from mallseg.features.sensitive import drop_sensitive
 from mallseg.segment.model_files import save_segmenter
 from mallseg.segment.naming import SegmentName, name_segments
 from mallseg.segment.personas import SegmentProfiles, profile_segments
@@ -212,8 +215,11 @@ def segment_customers(
     features = (list(RFM_FEATURES) if request.method == "rfm" else
                 resolve_lens(lens, frame.columns, attributes=attributes,
                              summarised=_summarised(schema, frame.columns)))
+    sensitive = sensitive_features_enabled(workspace.connection)
+    if request.method != "rfm" and not sensitive:
+        features = drop_sensitive(features, lens=lens if isinstance(lens, str) else "custom")
     parameters = {**request.parameters(), "lens": lens, "features": features,
-                  "customers": len(frame)}
+                  "customers": len(frame), "sensitive_features": "on" if sensitive else "off"}
     with workspace.run("segment", parameters, actor=actor) as draft:
         draft.reference_time = schema.as_of
         draft.feature_schema = schema.to_dict()
@@ -264,6 +270,7 @@ def segment_customers(
             model_path=model_path, selection=selection, rfm=rfm, seconds=seconds,
         )
         _store(workspace, result)
+        save_makeup(workspace, draft.run_id, schema.as_of, actor=actor)
         seconds["total"] = time.perf_counter() - started
         draft.metrics = {
             "selection": selection.to_dict() if selection is not None else None,

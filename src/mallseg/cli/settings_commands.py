@@ -1,4 +1,9 @@
-"""``mallseg settings``: the workspace's privacy settings (consent rule, sensitive features)."""
+"""``mallseg settings`` and ``mallseg makeup``: privacy settings, and what they guard against.
+
+``settings`` shows and changes the marketing consent rule and whether gender and age may be
+segmentation features; ``makeup`` shows each segment's make-up by gender and age band
+against the population.
+"""
 
 from __future__ import annotations
 
@@ -19,6 +24,7 @@ def register(app: typer.Typer) -> None:
     group.callback()(show)
     group.command("set")(set_setting)
     app.add_typer(group, name="settings")
+    app.command("makeup")(makeup)
 
 
 def show(ctx: typer.Context, workspace: WorkspaceOption = None) -> None:
@@ -49,3 +55,37 @@ def set_setting(
         except ValueError as exc:
             raise fail(str(exc)) from exc
     console.print(f"{change.name}: {change.previous} -> {change.value}", highlight=False)
+
+
+def makeup(
+    ctx: typer.Context,
+    run_id: Annotated[str | None, typer.Option("--run", help="Run (default: latest).")] = None,
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Each segment's make-up by gender and age band against the population."""
+    from rich.table import Table
+
+    from mallseg.app.consent_makeup import PROXY_POINTS, makeup_for_run
+
+    with open_workspace(ctx, workspace, create=False) as ws:
+        try:
+            run, result = makeup_for_run(ws, run_id)
+        except LookupError as exc:
+            raise fail(str(exc)) from exc
+    table = Table(title=f"Run {run}: make-up by gender and age band ({result.population:,} "
+                        "customers)")
+    for column in ("segment", "attribute", "group", "customers", "share", "all customers",
+                   "difference"):
+        table.add_column(column, justify="right" if column in ("customers", "share",
+                                                               "all customers",
+                                                               "difference") else "left")
+    for row in result.rows:
+        table.add_row(escape(row["segment"]), row["attribute"], escape(row["group"]),
+                      f"{row['customers']:,}", f"{row['share']:.0%}",
+                      f"{row['population_share']:.0%}", f"{row['difference_points']:+.0f} pts")
+    console.print(table)
+    for flag in result.flags:
+        console.print(escape(flag), highlight=False)
+    if not result.flags:
+        console.print(f"No segment's share of a gender or age band exceeds the population's "
+                      f"by {PROXY_POINTS:.0f} points or more.", highlight=False)
