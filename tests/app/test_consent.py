@@ -3,7 +3,8 @@
 The fixture is a small simulated mall whose customers file carries consent as an ``opt_in``
 column (yes / no / empty), recognised through the column mapping; each customer's consent is
 read back from the workspace (whose ids are the ones exports carry). Every command runs as the
-real ``mallseg`` in a subprocess.
+real ``mallseg`` in a subprocess, as a user runs it, so the module takes about a minute: what
+is tested is the exported file and the message a user reads.
 """
 
 from __future__ import annotations
