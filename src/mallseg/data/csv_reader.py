@@ -173,7 +173,15 @@ def _header(text: str, delimiter: str, label: str, whole_file: bool) -> tuple[li
             break
         blank += 1
     rest = "".join(lines[blank:])
-    first = next(csv.reader(io.StringIO(rest), delimiter=delimiter), None)
+    try:
+        first = next(csv.reader(io.StringIO(rest), delimiter=delimiter), None)
+    except csv.Error:
+        # A carriage return the reader cannot place ("\r\x00\n"): read the header line alone.
+        try:
+            first = next(csv.reader([lines[blank].rstrip("\r\n")], delimiter=delimiter), None)
+        except csv.Error as exc:
+            raise IngestError(f"{label}: the header line cannot be read as CSV ({exc}); check "
+                              "its quoting and line breaks") from exc
     if not first or not any(c.strip() for c in first):
         raise IngestError(f"{label}: {_EMPTY}")
     if whole_file and not rest.rstrip(" \t").endswith(("\n", "\r")) and len(
