@@ -34,3 +34,21 @@ def test_a_nul_right_after_the_header_is_refused_as_binary(tmp_path: Path) -> No
         ingest_file(ws, "customers", path)
     assert str(refused.value) == (f"{path}: binary content (NUL bytes, the first on line 1); "
                                   "expected a CSV text file")
+
+
+def test_a_workbook_header_with_a_line_break_is_named_on_one_line(tmp_path: Path) -> None:
+    # A header cell "0\n0" (Alt+Enter in a spreadsheet) made the message two lines long.
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["NaN", "0\n0"])
+    sheet.append([1, 2])
+    path = tmp_path / "c.xlsx"
+    book.save(path)
+    with Workspace.open(tmp_path / "ws") as ws, pytest.raises(IngestError) as refused:
+        ingest_file(ws, "customers", path)
+    message = str(refused.value)
+    assert "\n" not in message
+    assert "the file's columns are: NaN, '0\\n0'." in message

@@ -33,6 +33,7 @@ from mallseg.data.errors import IngestError
 __all__ = [
     "AMBIGUOUS_NAMES",
     "ColumnMapping",
+    "column_list",
     "map_columns",
     "match_columns",
     "normalise_name",
@@ -135,6 +136,15 @@ def parse_value_options(options: Sequence[str]) -> dict[str, dict[str, str]]:
     return parsed
 
 
+def column_list(names: Sequence[str]) -> str:
+    r"""Column names for a one-line message: a name holding a line break or tab is quoted.
+
+    >>> column_list(["id", "Annual\nIncome"])
+    "id, 'Annual\\nIncome'"
+    """
+    return ", ".join(repr(n) if any(c in n for c in "\r\n\t") else n for n in names)
+
+
 def map_columns(
     source_columns: Sequence[str],
     table: Table,
@@ -180,7 +190,7 @@ def map_columns(
         if source not in source_columns:
             raise IngestError(
                 f"{source_label}: --map names column {source!r}, which the file does not have; "
-                f"its columns are: {', '.join(source_columns)}"
+                f"its columns are: {column_list(source_columns)}"
             )
         if canonical not in canonical_names:
             raise IngestError(
@@ -238,7 +248,7 @@ def map_columns(
             )
         raise IngestError(
             f"{source_label}: no column for {table.name}.{first.name} ({first.meaning}){hint}; "
-            f"the file's columns are: {', '.join(source_columns)}. "
+            f"the file's columns are: {column_list(source_columns)}. "
             f"Name it with --map SOURCE={first.name}"
         )
     ordered = {c: chosen[c] for c in table.column_names if c in chosen}

@@ -25,7 +25,7 @@ from pathlib import Path
 from mallseg.core.schema import CANONICAL_TABLES, Table
 from mallseg.data.errors import IngestError
 from mallseg.data.event_attributes import EVENT_TABLES
-from mallseg.data.mapping import ColumnMapping, map_columns, match_columns
+from mallseg.data.mapping import ColumnMapping, column_list, map_columns, match_columns
 from mallseg.data.readers import open_source
 from mallseg.data.staging import Source
 
@@ -154,7 +154,7 @@ def _checked_spend_columns(
         if column not in source.columns:
             raise IngestError(
                 f"{source.label}: --spend-columns names {column!r}, which the file does not "
-                f"have; its columns are: {', '.join(source.columns)}"
+                f"have; its columns are: {column_list(source.columns)}"
             )
         if column in by_source:
             raise IngestError(
