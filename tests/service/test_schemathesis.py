@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
@@ -11,8 +12,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 
-EXAMPLES = 10
-"""Generated requests per operation and mode (valid, then invalid)."""
+EXAMPLES = int(os.environ.get("MALLSEG_FUZZ_API_EXAMPLES", "10"))
+"""Generated requests per operation and mode (valid, then invalid); bench/bench_fuzz.py
+runs many more."""
 
 
 def _generated_requests(operation: Any, mode: GenerationMode, auth: dict[str, str],
