@@ -28,6 +28,9 @@ COMMANDS: dict[str, list[str]] = {
                  "--baseline-customers", "20000", "--write"],
     "service": ["bench_service.py", "--customers", "20000", "--days", "90", "--seconds", "10",
                 "--write"],
+    "load": ["bench_load.py", "--events", "100000", "--clients", "8", "--per-request", "250",
+             "--soak-minutes", "5", "--write"],
+    "fuzz": ["bench_fuzz.py", "--ingest-examples", "600", "--api-examples", "240", "--write"],
 }
 
 
