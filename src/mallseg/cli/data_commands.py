@@ -54,6 +54,9 @@ def ingest(
     register_unknown: Annotated[bool, typer.Option(
         help="Add customers/stores/campaigns that rows refer to but the workspace lacks.")
     ] = False,
+    keep_id_map: Annotated[Path | None, typer.Option(
+        help="Append (raw id, pseudonym) pairs to this CSV file, outside the workspace.")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
     workspace: WorkspaceOption = None,
 ) -> None:
@@ -63,7 +66,8 @@ def ingest(
 
     file = _sample_or_file(table, file, sample)
     options: dict[str, Any] = {"encoding": encoding, "delimiter": delimiter, "sheet": sheet,
-                               "register_unknown": register_unknown}
+                               "register_unknown": register_unknown,
+                               "keep_id_map": keep_id_map}
     try:
         options["column_map"] = parse_mapping_options(column_map or [])
         if values:
@@ -118,7 +122,7 @@ def _ingest_folder(ws: Workspace, folder: Path, options: dict[str, Any]) -> list
     """
     from mallseg.data import ingest as ingest_module
 
-    load_options = {k: options[k] for k in ("register_unknown",) if k in options}
+    load_options = {k: options[k] for k in ("register_unknown", "keep_id_map") if k in options}
     prepare_options = {k: v for k, v in options.items() if k in (
         "column_map", "encoding", "delimiter", "sheet", "value_map", "spend_columns")}
     found = ingest_module.scan_table_folder(folder)

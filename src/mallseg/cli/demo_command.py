@@ -73,7 +73,7 @@ def demo(
             result = segment_customers(ws, SegmentRequest(random_state=seed, n_resamples=5),
                                        progress=update)
         print_segments(result)
-        _compare_with_truth(result, mall / "truth" / "customer_personas")
+        _compare_with_truth(ws, result, mall / "truth" / "customer_personas")
         _print_rfm(rfm)
         _print_insights(ws, result.run_id)
         export = export_segments(ws, result.run_id)
@@ -135,7 +135,7 @@ def _print_rfm(result: SegmentResult) -> None:
                       highlight=False)
 
 
-def _compare_with_truth(result: SegmentResult, truth: Path) -> None:
+def _compare_with_truth(ws: Workspace, result: SegmentResult, truth: Path) -> None:
     """Show how well the segments recover the simulated personas (known only here)."""
     if not truth.exists():
         return
@@ -144,9 +144,14 @@ def _compare_with_truth(result: SegmentResult, truth: Path) -> None:
 
     from mallseg.core.sql_text import quote_literal
 
-    personas = duckdb.connect().execute(
+    truth_frame = duckdb.connect().execute(
         f"SELECT customer_id, persona FROM read_parquet({quote_literal(str(truth) + '/*.parquet')})"
-    ).df().set_index("customer_id")["persona"]
+    ).df()
+    from mallseg.app.forget import pseudonyms_of
+
+    # the truth knows the simulator's ids; the workspace holds their pseudonyms
+    truth_frame["customer_id"] = pseudonyms_of(ws, truth_frame["customer_id"].astype(str).tolist())
+    personas = truth_frame.set_index("customer_id")["persona"]
     matched = personas.reindex(result.customer_ids.astype(str))
     agreement = adjusted_rand_score(matched.to_numpy(), result.labels)
     console.print(

@@ -22,6 +22,7 @@ from mallseg.cli import (
     demo_command,
     insight_commands,
     monitor_commands,
+    privacy_commands,
     report_command,
     segment_commands,
     service_commands,
@@ -75,6 +76,7 @@ report_command.register(app)
 service_commands.register(app)
 monitor_commands.register(app)
 settings_commands.register(app)
+privacy_commands.register(app)
 
 
 def run(prog_name: str = "mallseg") -> None:

@@ -194,11 +194,12 @@ def explain(
 ) -> None:
     """Explain one customer's segment: confidence and the features that place them there."""
     from mallseg.app.explain import explain_in_run
+    from mallseg.app.forget import pseudonym_of
     from mallseg.segment.model_files import ModelFileError
 
     with open_workspace(ctx, workspace, create=False) as ws:
         try:
-            result = explain_in_run(ws, customer_id, run_id, top=top)
+            result = explain_in_run(ws, pseudonym_of(ws, customer_id), run_id, top=top)
         except (LookupError, ModelFileError) as exc:
             raise fail(str(exc).strip("'\"")) from exc
     print_explanation(result)

@@ -41,6 +41,7 @@ from typing import TypeVar
 
 import duckdb
 
+from mallseg.core.pseudonyms import PseudonymKey
 from mallseg.core.schema import Table
 from mallseg.data.attribute_store import upsert_catalog
 from mallseg.data.attributes import AttributePlan, plan_customer_attributes, store_unit_attributes
@@ -54,6 +55,13 @@ from mallseg.data.event_attributes import (
 )
 from mallseg.data.folder import FolderScan, find_table_sources, scan_table_folder
 from mallseg.data.ingest_log import LoggedCounts, log_ingest, now
+from mallseg.data.ingest_pseudonyms import (
+    ERASED_REASON,
+    IdMap,
+    ingest_key,
+    keep_erased_out,
+    pseudonymise_typed,
+)
 from mallseg.data.ingest_report import IngestReport
 from mallseg.data.ingest_units import (
     log_committed_units,
@@ -106,6 +114,7 @@ def ingest_file(
     unit_rows: int | None = None,
     value_map: Mapping[str, Mapping[str, str]] | None = None,
     spend_columns: Sequence[str] | None = None,
+    keep_id_map: str | Path | None = None,
 ) -> IngestReport:
     r"""Validate and load ``path`` into canonical table ``table_name``.
 
@@ -138,6 +147,10 @@ def ingest_file(
     spend_columns:
         Columns of a customers file that hold spend per category without a common
         prefix (``Fresh``, ``Milk``, ...): kept as the attribute family ``spend``.
+    keep_id_map:
+        A CSV file outside the workspace folder where the pairs (raw id, pseudonym) of
+        this file's customers are appended, for an operator who must map back; without
+        it, the mapping back is kept nowhere (see :mod:`mallseg.data.ingest_pseudonyms`).
 
     Raises
     ------
@@ -163,7 +176,7 @@ def ingest_file(
                               delimiter=delimiter, sheet=sheet, value_map=value_map,
                               spend_columns=spend_columns)
     return load_prepared(workspace, prepared, register_unknown=register_unknown,
-                         progress=progress, unit_rows=unit_rows)
+                         progress=progress, unit_rows=unit_rows, keep_id_map=keep_id_map)
 
 
 @dataclass
@@ -175,6 +188,8 @@ class _IngestState:
     started: datetime
     register_unknown: bool
     notes: list[str]
+    key: PseudonymKey | None = None
+    id_map: IdMap | None = None
     plan: str | None = None
     attributes: AttributePlan = field(default_factory=AttributePlan)
     kept: list[str] = field(default_factory=list)
@@ -203,6 +218,7 @@ def load_prepared(
     register_unknown: bool = False,
     progress: StageCallback | None = None,
     unit_rows: int | None = None,
+    keep_id_map: str | Path | None = None,
 ) -> IngestReport:
     r"""Load a prepared source unit by unit; see :func:`ingest_file`.
 
@@ -225,6 +241,10 @@ def load_prepared(
     ingest_id = f"ingest-{started.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
     state = _IngestState(prepared=prepared, ingest_id=ingest_id, started=started,
                          register_unknown=register_unknown, notes=list(source.notes))
+    if "customer_id" in prepared.table.column_names:
+        state.key = ingest_key(workspace)
+        if state.key is not None and keep_id_map is not None:
+            state.id_map = IdMap(keep_id_map, workspace_folder=workspace.folder)
 
     def stage_progress(name: str) -> Callable[[float], None]:
         return lambda fraction: progress(name, fraction) if progress else None
@@ -304,6 +324,10 @@ def _process_unit(con: duckdb.DuckDBPyConnection, state: _IngestState, unit: Sta
         _decide(con, state)
     assert state.plan is not None
     con.execute(state.plan)
+    if state.key is not None:
+        pseudonymise_typed(con, state.key, state.id_map)
+    if "customer_id" in state.mapped:
+        state.counts["erased"] += keep_erased_out(con)
     check_typed_rows(con, table, state.mapped)
     check_references(con, table, register_unknown=state.register_unknown,
                      registered=state.registered, unknown=state.unknown_references,
@@ -316,7 +340,8 @@ def _process_unit(con: duckdb.DuckDBPyConnection, state: _IngestState, unit: Sta
         [(r.source_file, r.line) for r in unit.parse_rejects])
     state.counts["quarantined"] += quarantine_unit(
         con, table.name, state.prepared.source, state.kept, unit, state.ingest_id,
-        state.started)
+        state.started, id_source=state.mapped.get("customer_id") if state.key else None,
+        pseudonymise=state.key.pseudonym if state.key else None, erased_reason=ERASED_REASON)
     if table.name == "customers":
         state.unreadable.update(store_unit_attributes(con, state.attributes, state.ingest_id))
     elif table.name in EVENT_TABLES:
@@ -347,6 +372,9 @@ def _finish(workspace: Workspace, state: _IngestState, digest: str) -> IngestRep
                 f"{unknown:,} rows refer to {target} missing from the workspace: ingest "
                 f"{target} first, or pass --register-unknown to add them as bare rows"
             )
+    if counts["erased"]:
+        notes.append(f"{counts['erased']:,} rows belong to customers erased on request: "
+                     "quarantined without their values, not loaded again")
     for column, count in filled.items():
         notes.append(f"{column}: filled for {count:,} customers whose value was empty, from "
                      "their rows in this file (where all of them agree)")
@@ -393,6 +421,8 @@ def _report(
         set_aside=set_aside,
         warnings=warnings,
         customers_filled=filled,
+        rows_erased=counts["erased"],
+        customer_ids="pseudonymised" if state.key is not None else "as given",
     )
 
 

@@ -54,6 +54,10 @@ class IngestReport:
     """Counted data problems that did not reject rows."""
     customers_filled: dict[str, int] = field(default_factory=dict)
     """Event files: customers column -> customers whose empty value was filled."""
+    rows_erased: int = 0
+    """Rows of customers erased on request (counted among the quarantined, nothing kept)."""
+    customer_ids: str = "as given"
+    """``pseudonymised`` (keyed hashes replace the ids) or ``as given``."""
 
     def to_dict(self) -> dict[str, object]:
         """Plain-JSON form (for the API and ``--json`` output)."""

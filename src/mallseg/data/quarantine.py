@@ -24,7 +24,7 @@ import csv
 import io
 import json
 import re
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import datetime
 
 import duckdb
@@ -124,8 +124,17 @@ def quarantine_unit(
     unit: StagedUnit,
     ingest_id: str,
     started: datetime,
+    *,
+    id_source: str | None = None,
+    pseudonymise: Callable[[str], str] | None = None,
+    erased_reason: str | None = None,
 ) -> int:
     """Quarantine the unit's rejected rows (typed and unparsed); return how many.
+
+    With ``id_source`` and ``pseudonymise``, the raw record holds the customer's pseudonym
+    in place of the raw id of source column ``id_source`` (the typed pseudonym, else the
+    pseudonym of the trimmed raw value). A row rejected with ``erased_reason`` keeps no
+    raw record at all.
 
     >>> import duckdb
     >>> from mallseg.workspace.tables import SYSTEM_DDL
@@ -143,18 +152,41 @@ def quarantine_unit(
     >>> con.execute("SELECT source_row, raw_record FROM quarantine").fetchall()
     [(3, '{"id":"B"}')]
     """
+    hide_id = id_source is not None and pseudonymise is not None
+    if pseudonymise is not None and id_source is not None:
+        hasher = pseudonymise
+
+        def trimmed_pseudonym(value: str) -> str:
+            return hasher(value.strip())
+
+        con.create_function("_quarantine_pseudonym", trimmed_pseudonym, ["VARCHAR"], "VARCHAR")
+
+    def raw_value(column: str) -> str:
+        if hide_id and column == id_source:
+            return ("coalesce(t.customer_id, _quarantine_pseudonym("
+                    f"CAST(s.{quote_identifier(column)} AS VARCHAR)))")
+        return f"s.{quote_identifier(column)}"
+
     raw_cols = ", ".join(
-        f"{quote_identifier(c)} := s.{quote_identifier(c)}" for c in kept
+        f"{quote_identifier(c)} := {raw_value(c)}" for c in kept
     ) or "empty := NULL"
-    rejected = scalar(
-        con,
-        "INSERT INTO quarantine SELECT ?, ?, t._source_file, t._source_row, t._reason, "
-        f"CAST(to_json(struct_pack({raw_cols})) AS VARCHAR), ? "
-        f"FROM {TYPED_TABLE} t JOIN {STAGING_TABLE} s "
-        "ON s._source_file = t._source_file AND s._source_row = t._source_row "
-        "WHERE t._reason <> ''",
-        [ingest_id, table_name, started],
-    )
+    record = f"CAST(to_json(struct_pack({raw_cols})) AS VARCHAR)"
+    if erased_reason is not None:
+        erased = quote_literal(erased_reason)
+        record = f"CASE WHEN t._reason = {erased} THEN '{{}}' ELSE {record} END"
+    try:
+        rejected = scalar(
+            con,
+            "INSERT INTO quarantine SELECT ?, ?, t._source_file, t._source_row, t._reason, "
+            f"{record}, ? "
+            f"FROM {TYPED_TABLE} t JOIN {STAGING_TABLE} s "
+            "ON s._source_file = t._source_file AND s._source_row = t._source_row "
+            "WHERE t._reason <> ''",
+            [ingest_id, table_name, started],
+        )
+    finally:
+        if hide_id:
+            con.remove_function("_quarantine_pseudonym")
     if unit.parse_rejects:
         kept_set = set(kept)
         rejects = pd.DataFrame({
@@ -163,7 +195,8 @@ def quarantine_unit(
             "source_file": [r.source_file for r in unit.parse_rejects],
             "source_row": [r.line for r in unit.parse_rejects],
             "reason": [r.reason for r in unit.parse_rejects],
-            "raw_record": [json.dumps(reject_fields(r.text, source, kept_set))
+            "raw_record": [json.dumps(_hidden(reject_fields(r.text, source, kept_set),
+                                              id_source, pseudonymise))
                            for r in unit.parse_rejects],
             "quarantined_at": started,
         })
@@ -171,6 +204,15 @@ def quarantine_unit(
         con.execute("INSERT INTO quarantine SELECT * FROM _rejects")
         con.unregister("_rejects")
     return rejected + len(unit.parse_rejects)
+
+
+def _hidden(
+    fields: dict[str, str], id_source: str | None, pseudonymise: Callable[[str], str] | None
+) -> dict[str, str]:
+    """The fields of a line with its raw customer id replaced by the pseudonym."""
+    if id_source is None or pseudonymise is None or not fields.get(id_source, "").strip():
+        return fields
+    return {**fields, id_source: pseudonymise(fields[id_source].strip())}
 
 
 def replace_earlier_quarantine(

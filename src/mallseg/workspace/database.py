@@ -123,12 +123,7 @@ class Workspace:
             con = duckdb.connect(str(folder / DATABASE_FILE), read_only=read_only)
         except duckdb.IOException as exc:
             raise WorkspaceError(_open_failure(folder, exc)) from exc
-        # Timestamps are stored as local wall-clock times; a fixed session zone makes the
-        # conversion of time-zone-aware inputs the same on every machine.
-        con.execute("SET TimeZone = 'UTC'")
-        # Large loads need not keep row order (queries that care say ORDER BY), which lets
-        # DuckDB stream them in less memory.
-        con.execute("SET preserve_insertion_order = false")
+        configure_connection(con)
         ws = cls(folder, con, read_only=read_only)
         if read_only:
             ws._check_version(ws.schema_version)
@@ -374,6 +369,22 @@ class Workspace:
         for (name,) in rows:
             self.connection.execute(f"DROP TABLE IF EXISTS {quote_identifier(str(name))}")
         self.connection.execute("DELETE FROM run_snapshots WHERE run_id = ?", [run_id])
+
+
+def configure_connection(con: duckdb.DuckDBPyConnection) -> None:
+    """The session settings every workspace connection runs with.
+
+    >>> con = duckdb.connect()
+    >>> configure_connection(con)
+    >>> con.execute("SELECT current_setting('TimeZone')").fetchone()
+    ('UTC',)
+    """
+    # Timestamps are stored as local wall-clock times; a fixed session zone makes the
+    # conversion of time-zone-aware inputs the same on every machine.
+    con.execute("SET TimeZone = 'UTC'")
+    # Large loads need not keep row order (queries that care say ORDER BY), which lets
+    # DuckDB stream them in less memory.
+    con.execute("SET preserve_insertion_order = false")
 
 
 def _open_failure(folder: Path, exc: Exception) -> str:

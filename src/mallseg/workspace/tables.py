@@ -13,7 +13,10 @@ segments and the audit log. Version 2 adds what later stages build on:
 - ``api_keys``: the HTTP service's keys, as salted hashes with their scopes;
 - ``live_assignments``: each customer's current segment as events arrive between runs;
 - ``insight_results``: what an insight (loyalty, campaigns, layout, recommendations)
-  found for a segmentation run, as JSON; its per-customer tables are run snapshots.
+  found for a segmentation run, as JSON; its per-customer tables are run snapshots;
+- ``tombstones``: the SHA-256 digest of each erased customer's id, so that a later
+  ingest does not bring them back, and ``refit_requests``: the runs whose models were
+  trained on an erased customer (an older workspace gets both at its first erasure).
 
 Examples
 --------
@@ -98,6 +101,16 @@ _ATTRIBUTES_DDL = (
         actor VARCHAR,
         payload VARCHAR,
         PRIMARY KEY (run_id, kind)
+    )""",
+    """CREATE TABLE IF NOT EXISTS tombstones (
+        digest VARCHAR PRIMARY KEY,
+        erased_at TIMESTAMP
+    )""",
+    """CREATE TABLE IF NOT EXISTS refit_requests (
+        run_id VARCHAR PRIMARY KEY,
+        erased_customers BIGINT,
+        model_purged BOOLEAN,
+        requested_at TIMESTAMP
     )""",
     """CREATE TABLE IF NOT EXISTS run_snapshots (
         run_id VARCHAR,
@@ -184,7 +197,8 @@ SYSTEM_DDL: tuple[str, ...] = (
 SYSTEM_TABLES: frozenset[str] = frozenset({
     "workspace_meta", "quarantine", "ingest_log", "runs", "segment_assignments", "segments",
     "audit_log", "customer_attributes", "attribute_catalog", "run_snapshots", "api_keys",
-    "live_assignments", "insight_results",
+    "live_assignments", "insight_results", "tombstones",
+    "refit_requests",
 })
 """Names of the workspace's own tables: never overwritten by features or snapshots."""
 

@@ -5,8 +5,9 @@ Route functions' docstrings are the API documentation's descriptions.
 
 Examples
 --------
->>> " ".join(router.prefix or "/" for router in ROUTERS)
-'/ /model /score /customers /customers /customers /segments /insights /monitoring /keys /audit'
+>>> " ".join(router.prefix or "/" for router in ROUTERS)  # doctest: +NORMALIZE_WHITESPACE
+'/ /model /score /customers /customers /customers /customers /segments /insights
+ /monitoring /keys /audit'
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from fastapi import APIRouter
 from mallseg.service.routes import (
     audit,
     customers,
+    erasure,
     events,
     health,
     insights,
@@ -34,6 +36,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     model.router,
     scoring.router,
     customers.router,
+    erasure.router,
     events.router,
     recommendations.router,
     segments.router,

@@ -1,0 +1,97 @@
+r"""The files of a workspace folder that quote a customer: rewritten without them, or removed.
+
+CSV and Parquet files (exports) are rewritten without the rows with a cell that is the
+customer's id (or quotes it as a whole word); any other file that still holds the id (an
+HTML report, a model file, a JSON dump) is removed, since it cannot be edited safely: write
+it again after the erasure. Ids shorter than :data:`DISTINCT_ID_CHARS` (``1``, ``42``, in a
+workspace of ids as given) are found in too many places by chance, so only the tables are
+rewritten for them; pseudonyms are always long enough.
+
+Examples
+--------
+>>> import tempfile, pathlib
+>>> folder = pathlib.Path(tempfile.mkdtemp())
+>>> _ = (folder / "segments.csv").write_text("customer_id,segment\nC000001,0\nC000010,1\n")
+>>> _ = (folder / "report.html").write_text("<p>C000001</p>")
+>>> scrub_files(folder, ["C000001"], skip=set())
+(['segments.csv'], ['report.html'])
+>>> (folder / "segments.csv").read_text().splitlines()
+['customer_id,segment', 'C000010,1']
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import re
+from collections.abc import Collection, Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from mallseg.privacy.scan import find_in_file, word_pattern
+
+__all__ = ["DISTINCT_ID_CHARS", "scrub_files"]
+
+DISTINCT_ID_CHARS = 6
+"""Ids at least this long are looked for in every file, not only in tables."""
+_TABLE_SUFFIXES = (".csv", ".parquet")
+
+
+def scrub_files(
+    folder: Path, needles: Sequence[str], *, skip: Collection[Path]
+) -> tuple[list[str], list[str]]:
+    """Rewrite or remove every file under ``folder`` whose bytes hold one of ``needles``.
+
+    Returns the files rewritten and the files removed, relative to ``folder``.
+    """
+    rewritten: list[str] = []
+    removed: list[str] = []
+    skipped = {p.resolve() for p in skip}
+    pattern = re.compile("|".join(word_pattern(n) for n in needles))
+    distinct = [n for n in needles if len(n) >= DISTINCT_ID_CHARS]
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        if path.resolve() in skipped:
+            continue
+        name = str(path.relative_to(folder))
+        if path.suffix.lower() in _TABLE_SUFFIXES and _rewrite(path, pattern):
+            rewritten.append(name)
+            continue
+        if not distinct or not find_in_file(path, distinct):
+            continue
+        path.unlink()
+        removed.append(name)
+    return rewritten, removed
+
+
+def _rewrite(path: Path, pattern: re.Pattern[str]) -> bool:
+    """Rewrite a CSV or Parquet file without its rows quoting an id; whether any was."""
+    suffix = path.suffix.lower()
+    fresh = path.with_name(path.name + ".scrubbed")
+    dropped = 0
+    try:
+        if suffix == ".csv":
+            with path.open(newline="", encoding="utf-8") as source, \
+                    fresh.open("w", newline="", encoding="utf-8") as target:
+                writer = csv.writer(target)
+                for row in csv.reader(source):
+                    if any(pattern.search(field) for field in row):
+                        dropped += 1
+                    else:
+                        writer.writerow(row)
+        else:
+            frame = pd.read_parquet(path)
+            holds = pd.Series(False, index=frame.index)
+            for column in frame.columns:
+                holds |= frame[column].astype(str).str.contains(pattern)
+            dropped = int(holds.sum())
+            if dropped:
+                frame[~holds].to_parquet(fresh, index=False)
+    except (OSError, UnicodeDecodeError, ValueError, csv.Error):
+        fresh.unlink(missing_ok=True)
+        return False
+    if not dropped:
+        fresh.unlink(missing_ok=True)
+        return False
+    os.replace(fresh, path)
+    return True
