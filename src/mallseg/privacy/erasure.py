@@ -249,8 +249,9 @@ def _scrub_insight_results(con: duckdb.DuckDBPyConnection, needles: list[str]) -
 def _sweep_text(con: duckdb.DuckDBPyConnection, needles: list[str]) -> dict[str, int]:
     """Take out whatever text still quotes the customer.
 
-    Rows of other tables with a cell that is the id are deleted; in the workspace's own
-    tables an id quoted as a whole word is replaced by :data:`ERASED_TEXT`.
+    Rows of other tables whose customer column (by another name than ``customer_id``) is
+    the id are deleted; in the workspace's own tables an id quoted as a whole word is
+    replaced by :data:`ERASED_TEXT`.
     """
     deleted: dict[str, int] = {}
     for table in _base_tables(con):
@@ -260,9 +261,12 @@ def _sweep_text(con: duckdb.DuckDBPyConnection, needles: list[str]) -> dict[str,
         quoted = quote_identifier(table)
         for needle in needles:
             if table not in SYSTEM_TABLES:
-                holds = " OR ".join(f"{quote_identifier(c)} = ?" for c in columns)
-                deleted[table] = deleted.get(table, 0) + _scalar(
-                    con, f"DELETE FROM {quoted} WHERE {holds}", [needle] * len(columns))
+                # only columns that name a customer: a short id ('7') may be any value
+                keyed = [c for c in columns if "customer" in c.lower() and c != "customer_id"]
+                if keyed:
+                    holds = " OR ".join(f"{quote_identifier(c)} = ?" for c in keyed)
+                    deleted[table] = deleted.get(table, 0) + _scalar(
+                        con, f"DELETE FROM {quoted} WHERE {holds}", [needle] * len(keyed))
                 continue
             pattern = word_pattern(needle)
             for column in columns:
