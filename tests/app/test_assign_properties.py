@@ -21,6 +21,7 @@ from mallseg.app.segment import SegmentRequest, segment_customers
 from mallseg.data.errors import IngestError
 from mallseg.data.ingest import ingest_file
 from mallseg.datasets.samples import classic_sample_path
+from mallseg.segment.coverage import NOT_ENOUGH_DATA
 from mallseg.workspace import Workspace
 
 CASES = {"files": 0, "scored": 0, "refused": 0}
@@ -79,7 +80,10 @@ def test_any_file_is_scored_or_refused_in_one_line(
             loaded = result.ingest[0].rows_loaded
             assert len(result.assignments) == loaded
             assert loaded + len(result.rejected) == result.rows_read
-            assert result.assignments["segment_id"].between(0, 2).all()
+            placed = result.assignments["segment_id"]
+            assert (placed.between(0, 2) | (placed == NOT_ENOUGH_DATA)).all()
+            set_aside = result.assignments[placed == NOT_ENOUGH_DATA]
+            assert (set_aside["segment_name"] == "Not enough data").all()
     assert _state(workspace) == before
 
 

@@ -111,7 +111,7 @@ def server(mall: Mall, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ser
         log.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)

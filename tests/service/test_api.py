@@ -112,7 +112,9 @@ def test_scoring_a_customer_gives_the_runs_segment(service: Any, mall: Any) -> N
                                               "features": _features(mall, customers[0])})
         batch = client.post("/score/batch", params={"top": 2}, json={"customers": [
             {"customer_id": c, "features": _features(mall, c)} for c in customers]})
-        partial = client.post("/score", json={"features": {"monetary_total": 5000.0}})
+        partial = client.post("/score", json={"features": {"monetary_total": 5000.0,
+                                                            "frequency": 3.0}})
+        sparse = client.post("/score", json={"features": {"monetary_total": 5000.0}})
     assert single.status_code == 200
     body = single.json()
     assert body["segment_id"] == truth.loc[customers[0], "segment_id"]
@@ -126,6 +128,9 @@ def test_scoring_a_customer_gives_the_runs_segment(service: Any, mall: Any) -> N
     assert all(len(p["features"]) == 2 for p in placed["data"])
     # features left out are missing values the model takes into account
     assert partial.status_code == 200 and partial.json()["segment_id"] in (0, 1, 2)
+    # with one feature of four the customer is set aside, as the fit set such customers aside
+    assert sparse.status_code == 200
+    assert (sparse.json()["segment_id"], sparse.json()["segment_name"]) == (-2, "Not enough data")
 
 
 @pytest.mark.parametrize(("body", "field", "words"), [

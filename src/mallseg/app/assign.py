@@ -42,6 +42,7 @@ from mallseg.core.sql_text import quote_literal
 from mallseg.data.errors import IngestError
 from mallseg.data.ingest import IngestReport, ingest_file
 from mallseg.features.build import build_features
+from mallseg.segment.coverage import segment_label
 from mallseg.segment.rfm import score_with_cuts
 from mallseg.workspace import DATABASE_FILE, Workspace, resolve_workspace_path
 
@@ -144,7 +145,7 @@ def assign_file(
     assignments = pd.DataFrame({
         "customer_id": frame["customer_id"].astype(str),
         "segment_id": labels.astype(int),
-        "segment_name": [names.get(int(s), "Unassigned") for s in labels],
+        "segment_name": [names.get(int(s), segment_label(int(s))) for s in labels],
         "confidence": np.round(confidence, 4),
     })
     return AssignResult(

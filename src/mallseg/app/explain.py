@@ -25,6 +25,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from mallseg.app.run_artifacts import load_run, snapshot_features
+from mallseg.segment.coverage import segment_label
 from mallseg.segment.explain import explain_customer
 from mallseg.segment.rfm import score_with_cuts
 from mallseg.workspace import Workspace
@@ -110,7 +111,7 @@ def explain_in_run(
     runner = explanation.runner_up
     return ExplainResult(
         customer_id=customer_id, run_id=artifacts.run_id, segment=explanation.segment,
-        segment_name=names.get(explanation.segment, "Unassigned"),
+        segment_name=names.get(explanation.segment, segment_label(explanation.segment)),
         confidence=explanation.confidence, runner_up=runner,
         runner_up_name=names.get(runner) if runner is not None else None,
         margin=explanation.margin, reference=artifacts.schema.sentence(), features=reasons,
