@@ -30,7 +30,7 @@ COMMANDS: dict[str, list[str]] = {
                 "--write"],
     "load": ["bench_load.py", "--events", "100000", "--clients", "8", "--per-request", "250",
              "--soak-minutes", "5", "--write"],
-    "fuzz": ["bench_fuzz.py", "--ingest-examples", "600", "--api-examples", "240", "--write"],
+    "fuzz": ["bench_fuzz.py", "--ingest-examples", "600", "--api-examples", "270", "--write"],
 }
 
 
