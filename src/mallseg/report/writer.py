@@ -3,9 +3,10 @@
 The report is written for a marketer (what the segments are, how sure we are, what to do
 for each) with a short method section for the data scientist. It carries aggregates only:
 no customer id, no customer-level row beyond the anonymous points of the customers' map.
-Insight results (loyalty, campaigns, ...) passed in ``insights`` add their sections
-through the section builders registered for their types; by default the campaigns are
-measured against their holdouts when the workspace has exposures.
+Insight results passed in ``insights`` add their sections through the section builders
+registered for their types; by default the loyalty and layout kept with the run and its
+latest drift check are shown, and the campaigns are measured against their holdouts when
+the workspace has exposures.
 
 Examples
 --------
@@ -36,7 +37,9 @@ import mallseg.report.segment_sections  # noqa: F401
 from mallseg.report.campaign_sections import measure_campaigns
 from mallseg.report.facts import gather_segmentation_facts
 from mallseg.report.html import render_report
+from mallseg.report.layout_sections import stored_layout
 from mallseg.report.loyalty_sections import stored_loyalty
+from mallseg.report.monitoring_sections import stored_monitoring
 from mallseg.report.sections import Section, build_sections, has_section_builder
 from mallseg.workspace import Workspace
 
@@ -85,8 +88,10 @@ def report_sections(
 ) -> tuple[str, list[Section]]:
     """The run id and the report's sections: the segmentation's, then each insight's.
 
-    ``insights=None`` adds what the workspace's data supports (campaigns against their
-    holdouts, when there are exposures).
+    ``insights=None`` adds what the workspace kept for the run and what its data supports:
+    the loyalty and layout results (``mallseg loyalty``, ``mallseg layout``), the campaigns
+    against their holdouts (when there are exposures) and the run's latest drift check
+    (``mallseg monitor``).
 
     Raises
     ------
@@ -106,8 +111,9 @@ def report_sections(
     method = [s for s in sections if s.key == "method"]
     sections = [s for s in sections if s.key != "method"]
     if insights is None:
-        found = (stored_loyalty(workspace, facts.view.run_id),
-                 measure_campaigns(workspace, facts.view.run_id))
+        run = facts.view.run_id
+        found = (stored_loyalty(workspace, run), measure_campaigns(workspace, run),
+                 stored_layout(workspace, run), stored_monitoring(workspace, run))
         insights = [i for i in found if i is not None]
     for insight in insights:
         sections.extend(build_sections(insight))
@@ -130,8 +136,9 @@ def write_report(
         The HTML file; default ``<workspace>/reports/report-run-<id>.html``.
     insights:
         Insight results to add as sections (each needs a registered section builder);
-        ``None``: the loyalty kept with the run (``mallseg loyalty``) and the campaigns
-        measured against their holdouts, when the workspace has what they need.
+        ``None``: the loyalty and layout kept with the run (``mallseg loyalty``,
+        ``mallseg layout``), the campaigns measured against their holdouts and the run's
+        latest drift check (``mallseg monitor``), when the workspace has them.
 
     Raises
     ------
