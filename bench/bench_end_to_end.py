@@ -20,10 +20,10 @@ from pathlib import Path
 import duckdb
 
 from bench_record import record_section
+from mallseg.app.segment import SegmentRequest, segment_customers
 from mallseg.core.sql_text import quote_literal
 from mallseg.data.ingest import find_table_sources, ingest_file
 from mallseg.datasets.simulate import simulate_mall
-from mallseg.app.segment import SegmentRequest, segment_customers
 from mallseg.workspace import Workspace
 
 
