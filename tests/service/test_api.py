@@ -255,9 +255,11 @@ def test_the_audit_log_holds_the_reads_and_writes(service: Any, mall: Any) -> No
     with service.client(service.admin_key) as admin:
         lines = admin.get("/audit", params={"target": customer}).json()
         keys = {k["key_id"]: k for k in admin.get("/keys", params={"limit": 1000}).json()["data"]}
-    seen = sorted((line["actor"], line["action"]) for line in lines["data"])
+    # other tests of the session may have read the same customer with keys of their own
+    ours = [line for line in lines["data"] if line["actor"] in (reader_id, writer_id)]
+    seen = sorted((line["actor"], line["action"]) for line in ours)
     assert seen == sorted([(reader_id, "lookup_customer"), (reader_id, "score_customer"),
                            (writer_id, "record_events")])
-    assert lines["count"] == 3
+    assert lines["count"] == len(lines["data"]) >= 3
     assert all(line["logged_at"] for line in lines["data"])
     assert keys[reader_id]["last_used_at"] is not None
