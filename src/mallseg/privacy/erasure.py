@@ -271,11 +271,14 @@ def _sweep_text(con: duckdb.DuckDBPyConnection, needles: list[str]) -> dict[str,
             pattern = word_pattern(needle)
             for column in columns:
                 name = quote_identifier(column)
-                # keep the characters around the id: replace only the id itself
+                # keep the characters around the id: replace only the id itself, and never
+                # where that would break a JSON value (an id "1" and the number 1 in a profile)
+                replaced = f"regexp_replace({name}, ?, '\\1{ERASED_TEXT}\\2', 'g')"
                 con.execute(
-                    f"UPDATE {quoted} SET {name} = regexp_replace({name}, ?, "
-                    f"'\\1{ERASED_TEXT}\\2', 'g') WHERE regexp_matches({name}, ?)",
-                    [_replacing(needle).pattern, pattern])
+                    f"UPDATE {quoted} SET {name} = {replaced} WHERE regexp_matches({name}, ?) "
+                    f"AND (NOT coalesce(json_valid({name}), false) "
+                    f"OR coalesce(json_valid({replaced}), false))",
+                    [_replacing(needle).pattern, pattern, _replacing(needle).pattern])
     return deleted
 
 
