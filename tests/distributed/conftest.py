@@ -45,7 +45,8 @@ def spark() -> SparkSession:
     try:
         check_java()
     except SparkUnavailableError as missing:
-        pytest.skip(f"Spark tests need Java: {missing}")
+        # `make test` installs Java (`make java`): without it these tests fail, not pass quietly
+        pytest.fail(f"Spark tests need Java: {missing}; install it with `make java`")
     return local_spark_session(java_options=QUICK_START_JAVA_OPTIONS)
 
 

@@ -37,9 +37,8 @@ from typing import Any
 
 import pandas as pd
 
-from mallseg.app.monitor import list_model_versions
 from mallseg.core.sql_text import quote_identifier
-from mallseg.monitor.versions import ModelVersion
+from mallseg.report.monitoring_sections import StoredMonitoring, stored_monitoring
 from mallseg.workspace import Workspace
 
 __all__ = [
@@ -260,41 +259,8 @@ def _plain(value: Any) -> Any:
     return value
 
 
-@dataclass(frozen=True)
-class MonitoringStatus:
-    """The latest drift check (``mallseg monitor``) and the model versions.
-
-    Attributes
-    ----------
-    monitor_run_id:
-        The check's own run.
-    checked_at:
-        When the check finished.
-    run_id, against:
-        The segmentation run checked, and the later run compared with (``None``: the
-        latest data).
-    verdict:
-        ``stable``, ``watch`` or ``refit due``.
-    reasons:
-        The reasons behind the verdict (``signal, subject, severity, message``).
-    report:
-        The drift report as stored (features, segment mix, fit, unfit customers).
-    windows:
-        The reference and current windows compared.
-    versions:
-        Every segmentation run as a model version, oldest first.
-    """
-
-    monitor_run_id: str
-    checked_at: datetime | None
-    run_id: str | None
-    against: str | None
-    verdict: str
-    summary: str
-    reasons: tuple[dict[str, Any], ...]
-    report: dict[str, Any]
-    windows: dict[str, Any] | None
-    versions: tuple[ModelVersion, ...]
+MonitoringStatus = StoredMonitoring
+"""The latest drift check and the model versions (the report's record of a check)."""
 
 
 def monitoring_status(workspace: Workspace) -> MonitoringStatus:
@@ -305,15 +271,8 @@ def monitoring_status(workspace: Workspace) -> MonitoringStatus:
     InsightNotComputed
         When no check has been recorded (the message names ``mallseg monitor``).
     """
-    record = workspace.latest_run("monitor")
-    if record is None:
+    status = stored_monitoring(workspace)
+    if status is None:
         raise InsightNotComputed("no monitoring check has run yet: run `mallseg monitor` "
                                  "(it needs data after the segmentation run's reference time)")
-    metrics = record.metrics or {}
-    report = dict(metrics.get("report") or {})
-    parameters = record.parameters or {}
-    return MonitoringStatus(
-        record.run_id, record.finished_at, parameters.get("run_id"), parameters.get("against"),
-        str(metrics.get("verdict") or report.get("verdict") or "stable"), record.summary or "",
-        tuple(report.get("reasons") or ()), report, metrics.get("windows"),
-        list_model_versions(workspace))
+    return status
