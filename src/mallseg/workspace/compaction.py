@@ -83,6 +83,6 @@ def compact_database(workspace: Workspace) -> Compaction:
     for leftover in (path.with_name(path.name + ".wal"), fresh.with_name(fresh.name + ".wal")):
         leftover.unlink(missing_ok=True)
     new = duckdb.connect(str(path))
-    configure_connection(new)
+    configure_connection(new, workspace.limits)
     workspace.connection = new
     return Compaction(before, path.stat().st_size)

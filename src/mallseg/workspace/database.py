@@ -31,6 +31,14 @@ from mallseg.core.schema import CANONICAL_TABLES
 from mallseg.core.sql_text import quote_identifier
 from mallseg.workspace import tables
 from mallseg.workspace.holder import holder_sentence
+from mallseg.workspace.limits import (
+    ConnectionLimits,
+    LimitError,
+    apply_limits,
+    connection_limits,
+    remove_process_temp,
+    remove_stale_temp,
+)
 from mallseg.workspace.runs import (
     RunDraft,
     RunRecord,
@@ -81,10 +89,12 @@ class Workspace:
     """
 
     def __init__(self, folder: Path, connection: duckdb.DuckDBPyConnection,
-                 *, read_only: bool = False) -> None:
+                 *, read_only: bool = False, limits: ConnectionLimits | None = None) -> None:
         self.folder = folder
         self.connection = connection
         self.read_only = read_only
+        self.limits = limits
+        """Memory limit, threads and spill folder the connection runs with."""
 
     # -- opening ---------------------------------------------------------------------------
     @classmethod
@@ -107,8 +117,9 @@ class Workspace:
         ------
         WorkspaceError
             When the folder is a file, holds no workspace (``create=False`` or
-            ``read_only``), the database is locked by another process, or it was written
-            by a newer mallseg.
+            ``read_only``), the database is locked by another process, it was written
+            by a newer mallseg, or ``MALLSEG_MEMORY_LIMIT`` / ``MALLSEG_THREADS`` cannot
+            be used.
         """
         folder = resolve_workspace_path(path).resolve()
         if folder.exists() and not folder.is_dir():
@@ -118,13 +129,22 @@ class Workspace:
                 f"workspace {folder}: no {DATABASE_FILE} here, so no workspace yet; "
                 "load data with `mallseg ingest` (or give --workspace)"
             )
+        try:
+            limits = connection_limits(folder)
+        except LimitError as exc:
+            raise WorkspaceError(f"workspace {folder}: {exc}") from exc
         folder.mkdir(parents=True, exist_ok=True)
+        remove_stale_temp(folder)
         try:
             con = duckdb.connect(str(folder / DATABASE_FILE), read_only=read_only)
         except duckdb.IOException as exc:
             raise WorkspaceError(_open_failure(folder, exc)) from exc
-        configure_connection(con)
-        ws = cls(folder, con, read_only=read_only)
+        try:
+            configure_connection(con, limits)
+        except LimitError as exc:
+            con.close()
+            raise WorkspaceError(f"workspace {folder}: {exc}") from exc
+        ws = cls(folder, con, read_only=read_only, limits=limits)
         if read_only:
             ws._check_version(ws.schema_version)
         else:
@@ -179,8 +199,10 @@ class Workspace:
 
     # -- context manager -------------------------------------------------------------------
     def close(self) -> None:
-        """Close the database connection."""
+        """Close the database connection and remove this process's spill folder."""
         self.connection.close()
+        if self.limits is not None:
+            remove_process_temp(self.limits)
 
     def __enter__(self) -> Workspace:
         return self
@@ -371,14 +393,20 @@ class Workspace:
         self.connection.execute("DELETE FROM run_snapshots WHERE run_id = ?", [run_id])
 
 
-def configure_connection(con: duckdb.DuckDBPyConnection) -> None:
+def configure_connection(con: duckdb.DuckDBPyConnection,
+                         limits: ConnectionLimits | None = None) -> None:
     """The session settings every workspace connection runs with.
 
+    ``limits`` (memory limit, threads, spill folder) default to
+    :func:`~mallseg.workspace.limits.connection_limits` without a spill folder.
+
     >>> con = duckdb.connect()
-    >>> configure_connection(con)
-    >>> con.execute("SELECT current_setting('TimeZone')").fetchone()
-    ('UTC',)
+    >>> configure_connection(con, ConnectionLimits("1GiB", 1))
+    >>> con.execute("SELECT current_setting('TimeZone'), current_setting('memory_limit')"
+    ...             ).fetchone()
+    ('UTC', '1.0 GiB')
     """
+    apply_limits(con, limits or connection_limits())
     # Timestamps are stored as local wall-clock times; a fixed session zone makes the
     # conversion of time-zone-aware inputs the same on every machine.
     con.execute("SET TimeZone = 'UTC'")
