@@ -2,7 +2,8 @@
 
 Starting Spark costs seconds, so the session is shared; the simulated mall (a few thousand
 customers, every canonical table) is built once and read by both engines: DuckDB from the
-same Parquet files, Spark through the engine's own reader.
+same Parquet files, Spark through the engine's own reader. Its Spark segmentation is made
+once too: the segmentation tests check it, the layout tests break the mall down by it.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pyspark.sql import SparkSession
 
 from mallseg.datasets.simulate import INPUT_TABLES, simulate_mall
 from mallseg.distributed.features import SparkFeatureBuild, build_spark_features
+from mallseg.distributed.segment import SparkSegmentation, segment_with_spark
 from mallseg.distributed.session import (
     QUICK_START_JAVA_OPTIONS,
     SparkUnavailableError,
@@ -27,6 +29,11 @@ SIM_CUSTOMERS = 3000
 SIM_PERSONAS = 4
 """Four personas: segments with k = 4 are the personas, one optimum rather than several
 near-ties, so that two engines' k-means have one answer to agree on."""
+SIM_LENS = "behavioural"
+SIM_SAMPLE = 1200
+"""Customers the Spark segmentation brings back (of 3,000): k-means starts from the
+sample's centres and MLlib refines them over every customer, as it would on a mall too big
+for one machine."""
 
 
 def duckdb_from_parquet(inputs: Path) -> duckdb.DuckDBPyConnection:
@@ -65,3 +72,10 @@ def duckdb_sim_build(sim_inputs: Path) -> FeatureBuild:
 @pytest.fixture(scope="session")
 def spark_sim_build(spark: SparkSession, sim_inputs: Path) -> SparkFeatureBuild:
     return build_spark_features(spark, sim_inputs)
+
+
+@pytest.fixture(scope="session")
+def spark_sim_segmentation(spark: SparkSession, spark_sim_build: SparkFeatureBuild
+                           ) -> SparkSegmentation:
+    return segment_with_spark(spark_sim_build, spark=spark, k=SIM_PERSONAS, lens=SIM_LENS,
+                              sample_size=SIM_SAMPLE)

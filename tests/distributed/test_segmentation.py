@@ -11,14 +11,13 @@ import json
 
 import numpy as np
 import pytest
-from pyspark.sql import SparkSession
 from sklearn.metrics import adjusted_rand_score
 
 from mallseg.app.segment import model_kinds
 from mallseg.distributed.collect import collect_pandas
 from mallseg.distributed.features import SparkFeatureBuild
 from mallseg.distributed.profiles import sample_customers, with_exact_sizes
-from mallseg.distributed.segment import SparkSegmentation, segment_with_spark
+from mallseg.distributed.segment import SparkSegmentation
 from mallseg.features.build import FeatureBuild
 from mallseg.features.lenses import resolve_lens
 from mallseg.segment.coverage import NOT_ENOUGH_DATA
@@ -26,16 +25,16 @@ from mallseg.segment.naming import name_segments
 from mallseg.segment.personas import profile_segments
 from mallseg.segment.selection import select_segmentation
 
-from .conftest import SIM_CUSTOMERS, SIM_PERSONAS
+from .conftest import SIM_CUSTOMERS, SIM_LENS, SIM_PERSONAS, SIM_SAMPLE
 
 K = SIM_PERSONAS
-LENS = "behavioural"
-SAMPLE = 1200
+LENS = SIM_LENS
+SAMPLE = SIM_SAMPLE
 
 
 @pytest.fixture(scope="module")
-def on_spark(spark: SparkSession, spark_sim_build: SparkFeatureBuild) -> SparkSegmentation:
-    return segment_with_spark(spark_sim_build, spark=spark, k=K, lens=LENS, sample_size=SAMPLE)
+def on_spark(spark_sim_segmentation: SparkSegmentation) -> SparkSegmentation:
+    return spark_sim_segmentation
 
 
 @pytest.fixture(scope="module")

@@ -1,9 +1,15 @@
-"""Run the feature SQL, written for DuckDB, on a Spark session.
+"""Run the feature and insight SQL, written for DuckDB, on a Spark session.
 
-:class:`SparkSQLConnection` gives Spark the one method the feature definitions use of a
-database, ``execute(sql).fetchall()``, translating each statement with
+:class:`SparkSQLConnection` gives Spark the methods the feature definitions and the layout
+insights (:mod:`mallseg.insights.layout`) use of a database: ``execute(sql)`` with
+``fetchall()``, ``fetchone()`` and ``fetchdf()``, translating each statement with
 :func:`~mallseg.distributed.dialect.to_spark_sql`; :meth:`SparkSQLConnection.sql` returns
 the translated query as a Spark DataFrame, for the results that stay in Spark.
+
+Two statements are not queries: ``CREATE TEMP TABLE name AS SELECT ...`` becomes a
+temporary view whose rows Spark keeps (in memory, spilling to disk) once computed, as a
+DuckDB temporary table keeps them, and ``DROP TABLE IF EXISTS name`` drops that view and
+frees its rows.
 
 Examples
 --------
@@ -11,14 +17,23 @@ Examples
 >>> connection = SparkSQLConnection(local_spark_session())
 >>> connection.execute("SELECT isodow(DATE '2024-01-07') AS sunday").fetchall()
 [(7,)]
+>>> _ = connection.execute('CREATE TEMP TABLE "kept" AS SELECT 2 AS n')
+>>> connection.execute('SELECT n FROM "kept"').fetchdf().to_dict("records")
+[{'n': 2}]
+>>> _ = connection.execute('DROP TABLE IF EXISTS "kept"')
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import pandas as pd
+import sqlglot
+from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
+from sqlglot import exp
 
 from mallseg.distributed.dialect import to_spark_sql
 
@@ -36,6 +51,7 @@ class SparkResult:
     """
 
     rows: list[tuple[Any, ...]]
+    columns: tuple[str, ...] = ()
 
     def fetchall(self) -> list[tuple[Any, ...]]:
         """Every row, as tuples."""
@@ -44,6 +60,15 @@ class SparkResult:
     def fetchone(self) -> tuple[Any, ...] | None:
         """The first row, or None when there is none."""
         return self.rows[0] if self.rows else None
+
+    def fetchdf(self) -> pd.DataFrame:
+        """The rows as a pandas frame with the query's column names.
+
+        >>> SparkResult([(1, "a")], ("n", "s")).fetchdf().to_dict("records")
+        [{'n': 1, 's': 'a'}]
+        """
+        return pd.DataFrame.from_records(self.rows, columns=list(self.columns),
+                                         nrows=len(self.rows))
 
 
 class SparkSQLConnection:
@@ -86,7 +111,47 @@ class SparkSQLConnection:
             raise TypeError(
                 "SparkSQLConnection.execute takes no parameters: write values as literals"
             )
+        statement = _statement(query)
+        if statement is not None:
+            # a table made or dropped: answers remembered may have read an older one
+            self._answers.clear()
+            return statement(self.spark)
         if query not in self._answers:
-            rows = [tuple(row) for row in self.sql(query).collect()]
-            self._answers[query] = SparkResult(rows)
+            frame = self.sql(query)
+            rows = [tuple(row) for row in frame.collect()]
+            self._answers[query] = SparkResult(rows, tuple(frame.columns))
         return self._answers[query]
+
+
+def _statement(query: str) -> Callable[[SparkSession], SparkResult] | None:
+    """What to do for a CREATE TEMP TABLE or DROP TABLE statement; None for a query."""
+    head = query.lstrip()[:12].upper()
+    if not head.startswith(("CREATE", "DROP")):
+        return None
+    tree = sqlglot.parse_one(query, read="duckdb")
+    if isinstance(tree, exp.Create) and str(tree.args.get("kind")).upper() == "TABLE":
+        properties = tree.args.get("properties")
+        temporary = properties is not None and any(
+            isinstance(p, exp.TemporaryProperty) for p in properties.expressions)
+        if not temporary or not isinstance(tree.expression, exp.Query):
+            raise TypeError("only CREATE TEMP TABLE name AS SELECT ... runs on Spark")
+        name, select = tree.this.name, tree.expression.sql(dialect="duckdb")
+
+        def create(spark: SparkSession) -> SparkResult:
+            rows = spark.sql(to_spark_sql(select)).persist(StorageLevel.MEMORY_AND_DISK)
+            rows.createOrReplaceTempView(name)
+            return SparkResult([])
+
+        return create
+    if isinstance(tree, exp.Drop) and str(tree.args.get("kind")).upper() in ("TABLE", "VIEW"):
+        names = [table.name for table in tree.args.get("tables") or []]
+
+        def drop(spark: SparkSession) -> SparkResult:
+            for name in names:
+                # dropping a temporary view also frees the rows kept for it
+                spark.catalog.dropTempView(name)
+            return SparkResult([])
+
+        return drop
+    raise TypeError(f"statement {head.split()[0]} does not run on Spark: only queries, "
+                    "CREATE TEMP TABLE ... AS SELECT and DROP TABLE")

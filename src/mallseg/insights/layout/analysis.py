@@ -25,7 +25,7 @@ from typing import Any, Literal
 import duckdb
 
 from mallseg.core.sql_text import quote_identifier
-from mallseg.features.sources import inspect_sources
+from mallseg.features.sources import CanonicalSources, inspect_sources
 from mallseg.insights.layout.affinity import AffinityTable, affinity_table
 from mallseg.insights.layout.gaps import CategoryGap, find_category_gaps
 from mallseg.insights.layout.hours import HourlyActivity, hourly_activity
@@ -39,7 +39,7 @@ from mallseg.insights.layout.suggestions import (
     pair_suggestions,
 )
 
-__all__ = ["LayoutResult", "analyse_layout"]
+__all__ = ["LayoutResult", "LayoutSettings", "analyse_layout", "layout_of_segments"]
 
 logger = logging.getLogger(__name__)
 
@@ -86,6 +86,38 @@ class LayoutResult:
 def _check(name: str, value: int, low: int) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < low:
         raise ValueError(f"{name}={value!r} must be an integer >= {low}")
+
+
+@dataclass(frozen=True)
+class LayoutSettings:
+    """The parameters of :func:`analyse_layout` (read its documentation), checked once.
+
+    Examples
+    --------
+    >>> LayoutSettings(min_customers=0)
+    Traceback (most recent call last):
+    ...
+    ValueError: min_customers=0 must be an integer >= 1
+    """
+
+    measure: Literal["spend", "receipts"] = "spend"
+    min_customers: int = 30
+    unit: PairUnit = "auto"
+    min_together: int = 30
+    window_hours: int = 3
+    min_events: int = 100
+    neighbours: int = 2
+    similar_within: float = 0.5
+    min_suggestion_lift: float = 1.5
+    pair_suggestion_limit: int = 5
+    gap_suggestion_limit: int = 10
+
+    def __post_init__(self) -> None:
+        if self.measure not in ("spend", "receipts"):
+            raise ValueError(f"measure={self.measure!r} must be 'spend' or 'receipts'")
+        for name, low in (("min_customers", 1), ("min_together", 1), ("min_events", 1),
+                          ("neighbours", 1), ("window_hours", 1)):
+            _check(name, getattr(self, name), low)
 
 
 def analyse_layout(
@@ -162,21 +194,48 @@ def analyse_layout(
     >>> result.segments, result.pairs.unit, len(result.store_affinity.cells)
     (('All customers',), 'basket', 3)
     """
-    if measure not in ("spend", "receipts"):
-        raise ValueError(f"measure={measure!r} must be 'spend' or 'receipts'")
-    for name, value, low in (("min_customers", min_customers, 1),
-                             ("min_together", min_together, 1),
-                             ("min_events", min_events, 1), ("neighbours", neighbours, 1),
-                             ("window_hours", window_hours, 1)):
-        _check(name, value, low)
+    settings = LayoutSettings(
+        measure=measure, min_customers=min_customers, unit=unit, min_together=min_together,
+        window_hours=window_hours, min_events=min_events, neighbours=neighbours,
+        similar_within=similar_within, min_suggestion_lift=min_suggestion_lift,
+        pair_suggestion_limit=pair_suggestion_limit, gap_suggestion_limit=gap_suggestion_limit,
+    )
     sources = inspect_sources(connection)
+    if not sources.has("transactions") and not sources.has("visits"):
+        return layout_of_segments(connection, sources, None, settings)
+    with segment_view(connection, segments, customer_col=customer_col,
+                      segment_col=segment_col) as view:
+        return layout_of_segments(connection, sources, view, settings)
+
+
+def layout_of_segments(
+    connection: duckdb.DuckDBPyConnection,
+    sources: CanonicalSources,
+    view: str | None,
+    settings: LayoutSettings,
+) -> LayoutResult:
+    """The layout insight of the segments in ``view`` over the tables of ``sources``.
+
+    What :func:`analyse_layout` runs once the segments are a view ``(customer_id,
+    segment)`` (``None``: everyone in one segment); the Spark engine runs it with a
+    connection that translates each statement for Spark, so both engines run the same
+    SQL and the same statistics.
+
+    Examples
+    --------
+    >>> import duckdb
+    >>> from mallseg.features.sources import CanonicalSources, inspect_sources
+    >>> con = duckdb.connect()
+    >>> layout_of_segments(con, inspect_sources(con), None, LayoutSettings()).message[:22]
+    'No purchases or visits'
+    """
     has_tx, has_visits = sources.has("transactions"), sources.has("visits")
+    min_customers = settings.min_customers
     empty = LayoutResult((), None, None, None, None, None, (), (), min_customers)
     if not has_tx and not has_visits:
         return LayoutResult(**{**empty.__dict__, "message": _NOTHING})
     notes: list[str] = []
-    with segment_view(connection, segments, customer_col=customer_col,
-                      segment_col=segment_col) as view, ExitStack() as stack:
+    with ExitStack() as stack:
         if view is not None:
             notes.extend(_outside_note(connection, sources, view, has_tx, has_visits))
         store_aff = category_aff = zone_aff = None
@@ -188,15 +247,16 @@ def analyse_layout(
             stack.callback(connection.execute, f"DROP TABLE IF EXISTS {per_customer}")
             values = {"spend": "spend", "receipts": "receipts"}
             store_aff = affinity_table(connection, per_customer, item="store_id",
-                                       dimension="store", measure=measure,
+                                       dimension="store", measure=settings.measure,
                                        min_customers=min_customers, label="store_name",
                                        values=values)
             category_aff = affinity_table(connection, per_customer, item="category",
-                                          dimension="category", measure=measure,
+                                          dimension="category", measure=settings.measure,
                                           min_customers=min_customers, values=values)
-            pairs = store_pairs(connection, purchases, stores_sql(sources), unit=unit,
-                                min_together=min_together)
-            gaps = _gaps(connection, per_customer, neighbours, min_customers, similar_within)
+            pairs = store_pairs(connection, purchases, stores_sql(sources), unit=settings.unit,
+                                min_together=settings.min_together)
+            gaps = _gaps(connection, per_customer, settings.neighbours, min_customers,
+                         settings.similar_within)
             if not sources.has("stores"):
                 notes.append("No stores table: pairs carry no zones or floors, so no "
                              "cross-promotion between distant stores is suggested.")
@@ -209,21 +269,22 @@ def analyse_layout(
             zone_aff = affinity_table(connection, visits, item="zone", dimension="zone",
                                       measure="visits", min_customers=min_customers)
             activity = hourly_activity(connection, visits, time_col="entered_at",
-                                       source="visits", window_hours=window_hours,
-                                       min_events=min_events)
+                                       source="visits", window_hours=settings.window_hours,
+                                       min_events=settings.min_events)
         elif has_tx:
             notes.append("No visits: peak hours are read from purchase times instead.")
             activity = hourly_activity(connection, purchases_sql(sources, view),
                                        time_col="purchased_at", source="purchases",
-                                       window_hours=window_hours, min_events=min_events)
+                                       window_hours=settings.window_hours,
+                                       min_events=settings.min_events)
     suggestions: list[Suggestion] = []
     if pairs is not None:
         suggestions += pair_suggestions(pairs.pairs, unit=pairs.unit,
-                                        min_lift=min_suggestion_lift,
-                                        limit=pair_suggestion_limit)
+                                        min_lift=settings.min_suggestion_lift,
+                                        limit=settings.pair_suggestion_limit)
     if activity is not None:
         suggestions += hour_suggestions(activity.segments, source=activity.source)
-    suggestions += gap_suggestions(gaps, per_segment=2, limit=gap_suggestion_limit)
+    suggestions += gap_suggestions(gaps, per_segment=2, limit=settings.gap_suggestion_limit)
     found = {s for t in (store_aff, category_aff, zone_aff) if t is not None
              for s in t.segments}
     logger.info("layout: %d segments, %d pairs listed, %d suggestions", len(found),
@@ -266,7 +327,7 @@ def _gaps(connection: duckdb.DuckDBPyConnection, per_customer: str, neighbours: 
                               max_distance=similar_within)
 
 
-def _outside_note(connection: duckdb.DuckDBPyConnection, sources: Any, view: str,
+def _outside_note(connection: duckdb.DuckDBPyConnection, sources: CanonicalSources, view: str,
                   has_tx: bool, has_visits: bool) -> list[str]:
     notes = []
     for table, present in (("transactions", has_tx), ("visits", has_visits)):
