@@ -20,7 +20,7 @@ COMMANDS: dict[str, list[str]] = {
                  "3", "--write"],
     "selection": ["bench_selection.py", "--customers", "1000000", "--baseline-rows", "20000",
                   "--repeats", "3", "--write"],
-    "end_to_end": ["bench_end_to_end.py", "--customers", "1000000", "--days", "1250",
+    "end_to_end": ["bench_steps.py", "--customers", "1000000", "--days", "1250",
                    "--write"],
     "loyalty": ["bench_loyalty.py", "--customers", "1000000", "--baseline-purchases",
                 "10000000", "--repeats", "3", "--write"],
