@@ -8,7 +8,9 @@ once too: the segmentation tests check it, the layout tests break the mall down 
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
@@ -34,6 +36,23 @@ SIM_SAMPLE = 1200
 """Customers the Spark segmentation brings back (of 3,000): k-means starts from the
 sample's centres and MLlib refines them over every customer, as it would on a mall too big
 for one machine."""
+
+
+def assert_same_values(a: Any, b: Any, where: str = "") -> None:
+    """Equal JSON values (dicts, lists, text, counts), floats equal to 1e-9."""
+    if isinstance(a, float) or isinstance(b, float):
+        assert a is not None and b is not None, where
+        assert math.isclose(a, b, rel_tol=0.0, abs_tol=1e-9), f"{where}: {a} != {b}"
+    elif isinstance(a, dict):
+        assert isinstance(b, dict) and a.keys() == b.keys(), where
+        for key in a:
+            assert_same_values(a[key], b[key], f"{where}.{key}")
+    elif isinstance(a, list):
+        assert isinstance(b, list) and len(a) == len(b), f"{where}: {len(a)} != {len(b)}"
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            assert_same_values(x, y, f"{where}[{i}]")
+    else:
+        assert a == b, f"{where}: {a!r} != {b!r}"
 
 
 def duckdb_from_parquet(inputs: Path) -> duckdb.DuckDBPyConnection:

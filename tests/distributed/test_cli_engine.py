@@ -54,6 +54,7 @@ def test_segment_on_spark_from_a_folder(spark: SparkSession, tmp_path: Path) -> 
                                     "--out", str(out), "--k", "2"])
     assert done.exit_code == 0, done.output
     assert pd.read_parquet(out / "assignments")["segment"].value_counts().tolist() == [20, 20]
+    assert "recorded as run" not in done.output  # a folder is no workspace: nothing recorded
 
 
 @pytest.mark.parametrize(("arguments", "message"), [

@@ -7,9 +7,7 @@ DuckDB from the same files, Spark by the engine. Counts must be equal, figures e
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 import pytest
@@ -22,7 +20,7 @@ from mallseg.distributed.segment import SparkSegmentation
 from mallseg.insights.layout import LayoutResult, analyse_layout
 from mallseg.insights.layout.analysis import LayoutSettings
 
-from .conftest import SIM_PERSONAS, duckdb_from_parquet
+from .conftest import SIM_PERSONAS, assert_same_values, duckdb_from_parquet
 
 SETTINGS = LayoutSettings(min_customers=20, min_together=10, min_events=50)
 
@@ -48,30 +46,13 @@ def on_spark(spark: SparkSession, sim_inputs: Path, assignments: Path) -> Layout
     return layout_with_spark(spark, sim_inputs, assignments, settings=SETTINGS)
 
 
-def same(a: Any, b: Any, where: str = "") -> None:
-    """Equal JSON values, floats to 1e-9."""
-    if isinstance(a, float) or isinstance(b, float):
-        assert a is not None and b is not None, where
-        assert math.isclose(a, b, rel_tol=0.0, abs_tol=1e-9), f"{where}: {a} != {b}"
-    elif isinstance(a, dict):
-        assert isinstance(b, dict) and a.keys() == b.keys(), where
-        for key in a:
-            same(a[key], b[key], f"{where}.{key}")
-    elif isinstance(a, list):
-        assert isinstance(b, list) and len(a) == len(b), f"{where}: {len(a)} != {len(b)}"
-        for i, (x, y) in enumerate(zip(a, b, strict=True)):
-            same(x, y, f"{where}[{i}]")
-    else:
-        assert a == b, f"{where}: {a!r} != {b!r}"
-
-
 def test_affinity_tables_agree(on_duckdb: LayoutResult, on_spark: LayoutResult) -> None:
     assert on_spark.segments == on_duckdb.segments
     assert len(on_spark.segments) == SIM_PERSONAS + 1  # and "Not enough data"
     for name in ("store_affinity", "category_affinity", "zone_affinity"):
         duck, spark = getattr(on_duckdb, name), getattr(on_spark, name)
         assert duck is not None and spark is not None and duck.cells, name
-        same(duck.to_dict(), spark.to_dict(), name)
+        assert_same_values(duck.to_dict(), spark.to_dict(), name)
     # the minimum count is applied alike: some cells are withheld, the same ones
     withheld = [c for c in on_spark.store_affinity.cells if c.status == "too_few"]  # type: ignore[union-attr]
     shown = [c for c in on_spark.store_affinity.cells if c.status == "ok"]  # type: ignore[union-attr]
@@ -85,8 +66,9 @@ def test_store_pairs_agree(on_duckdb: LayoutResult, on_spark: LayoutResult) -> N
     assert spark.multi_store_units == duck.multi_store_units
     assert spark.pairs_below_minimum == duck.pairs_below_minimum
     assert len(spark.pairs) >= 5
-    same([p.to_dict() for p in duck.top(10)], [p.to_dict() for p in spark.top(10)], "top")
-    same(duck.to_dict(), spark.to_dict(), "pairs")
+    assert_same_values([p.to_dict() for p in duck.top(10)],
+                       [p.to_dict() for p in spark.top(10)], "top")
+    assert_same_values(duck.to_dict(), spark.to_dict(), "pairs")
 
 
 def test_peak_hours_agree(on_duckdb: LayoutResult, on_spark: LayoutResult) -> None:
@@ -96,12 +78,12 @@ def test_peak_hours_agree(on_duckdb: LayoutResult, on_spark: LayoutResult) -> No
     for mine, theirs in zip(spark.segments, duck.segments, strict=True):
         assert mine.group == theirs.group and mine.counts == theirs.counts
         assert mine.peak_hours == theirs.peak_hours and mine.peak_slot == theirs.peak_slot
-    same(duck.to_dict(), spark.to_dict(), "activity")
+    assert_same_values(duck.to_dict(), spark.to_dict(), "activity")
 
 
 def test_gaps_suggestions_and_notes_agree(on_duckdb: LayoutResult,
                                           on_spark: LayoutResult) -> None:
-    same(on_duckdb.to_dict(), on_spark.to_dict(), "layout")
+    assert_same_values(on_duckdb.to_dict(), on_spark.to_dict(), "layout")
     assert on_spark.suggestions
 
 

@@ -7,6 +7,15 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from mallseg.cli.console import console, escape, fail
+from mallseg.cli.spark_commands import (
+    ENGINES,
+    EngineOption,
+    InputsOption,
+    SegmentsOption,
+    SparkMasterOption,
+    SparkRemoteOption,
+    layout_with_spark_engine,
+)
 from mallseg.cli.state import WorkspaceOption, open_workspace
 
 if TYPE_CHECKING:
@@ -114,21 +123,38 @@ def layout(
     run_id: Annotated[str | None, typer.Option("--run", help="Run (default: latest).")] = None,
     min_customers: Annotated[int, typer.Option(
         min=1, help="Fewest customers behind a number shown.")] = 30,
+    engine: EngineOption = "duckdb",
+    inputs: InputsOption = None,
+    segments: SegmentsOption = None,
+    spark_remote: SparkRemoteOption = None,
+    spark_master: SparkMasterOption = None,
     workspace: WorkspaceOption = None,
 ) -> None:
     """Store layout and merchandising: affinity, stores bought together, peak hours."""
     from mallseg.app.insights import layout_for_run
 
-    with open_workspace(ctx, workspace, create=False) as ws:
-        try:
-            insight = layout_for_run(ws, run_id, min_customers=min_customers)
-        except (LookupError, ValueError) as exc:
-            raise fail(str(exc)) from exc
-    result = insight.result
+    if engine not in ENGINES:
+        raise fail(f"--engine {engine!r}: expected duckdb or spark")
+    if engine == "spark":
+        of, result = layout_with_spark_engine(
+            ctx, workspace=workspace, run_id=run_id, inputs=inputs, segments=segments,
+            remote=spark_remote, master=spark_master, min_customers=min_customers)
+    else:
+        spark_only = [name for name, value in (
+            ("--inputs", inputs), ("--segments", segments), ("--spark-remote", spark_remote),
+            ("--spark-master", spark_master)) if value]
+        if spark_only:
+            raise fail(f"{', '.join(spark_only)} is for --engine spark")
+        with open_workspace(ctx, workspace, create=False) as ws:
+            try:
+                insight = layout_for_run(ws, run_id, min_customers=min_customers)
+            except (LookupError, ValueError) as exc:
+                raise fail(str(exc)) from exc
+        of, result = f"run {insight.run_id}", insight.result
     if result.message is not None:
         console.print(escape(result.message), highlight=False)
         return
-    console.print(f"[bold]Layout and merchandising[/] (run {insight.run_id})", highlight=False)
+    console.print(f"[bold]Layout and merchandising[/] ({escape(of)})", highlight=False)
     if result.pairs is not None:
         console.print("Stores bought together (highest lift):", highlight=False)
         for pair in result.pairs.top(5):

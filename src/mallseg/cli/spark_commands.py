@@ -1,8 +1,10 @@
-"""``mallseg segment --engine spark``: the segmentation on Apache Spark, rendered.
+"""``mallseg segment --engine spark`` and ``mallseg layout --engine spark``, rendered.
 
-The use case is :func:`mallseg.distributed.run.segment_on_spark`; this module checks the
-options that only the Spark engine takes, runs it and prints the result. pyspark is
-imported only when the Spark engine is asked for.
+The use cases are :func:`mallseg.distributed.run.segment_on_spark` and
+:func:`mallseg.distributed.layout_run.layout_on_spark`; this module checks the options
+that only the Spark engine takes, runs them and prints the segmentation (the layout is
+printed by the ``layout`` command, as for DuckDB). pyspark is imported only when the
+Spark engine is asked for.
 """
 
 from __future__ import annotations
@@ -18,9 +20,11 @@ from mallseg.cli.state import open_workspace
 
 if TYPE_CHECKING:
     from mallseg.distributed.run import SparkSegmentOutcome
+    from mallseg.insights.layout import LayoutResult
 
-__all__ = ["ENGINES", "EngineOption", "InputsOption", "OutOption", "SparkMasterOption",
-           "SparkRemoteOption", "segment_with_spark_engine"]
+__all__ = ["ENGINES", "EngineOption", "InputsOption", "OutOption", "SegmentsOption",
+           "SparkMasterOption", "SparkRemoteOption", "layout_with_spark_engine",
+           "segment_with_spark_engine"]
 
 ENGINES = ("duckdb", "spark")
 
@@ -33,6 +37,9 @@ InputsOption = Annotated[Path | None, typer.Option(
 OutOption = Annotated[str | None, typer.Option(
     help="spark: folder for assignments/ and segments.json (default: the workspace's "
          "exports/spark-segments, or ./spark-segments with --inputs).")]
+SegmentsOption = Annotated[Path | None, typer.Option(
+    help="spark, with --inputs: Parquet of customer_id and segment_name (a segmentation's "
+         "assignments/); default: everyone as one segment.")]
 SparkRemoteOption = Annotated[str | None, typer.Option(
     help="spark: Spark Connect URL, such as sc://spark-host:15002.")]
 SparkMasterOption = Annotated[str | None, typer.Option(
@@ -84,6 +91,43 @@ def segment_with_spark_engine(
     print_spark_segments(outcome)
 
 
+def layout_with_spark_engine(
+    ctx: typer.Context,
+    *,
+    workspace: Path | None,
+    run_id: str | None,
+    inputs: Path | None,
+    segments: Path | None,
+    remote: str | None,
+    master: str | None,
+    min_customers: int,
+) -> tuple[str, LayoutResult]:
+    """Compute the layout on Spark; return what it is of (``run 0002``, a folder) and it."""
+    if inputs is not None and run_id is not None:
+        raise fail("--run names a workspace run, --inputs a folder of tables: give one")
+    try:
+        from mallseg.distributed.layout_run import SparkLayoutRequest, layout_on_spark
+        from mallseg.distributed.session import SparkUnavailableError
+    except ImportError as exc:
+        raise fail(f"{exc}") from exc
+    request = SparkLayoutRequest(
+        inputs=str(inputs) if inputs is not None else None,
+        segments=str(segments) if segments is not None else None, run_id=run_id,
+        min_customers=min_customers, remote=remote, master=master)
+    try:
+        if inputs is not None:
+            outcome = layout_on_spark(request)
+        else:
+            with open_workspace(ctx, workspace, create=False) as ws:
+                outcome = layout_on_spark(request, ws)
+    except (LookupError, ValueError, SparkUnavailableError) as exc:
+        raise fail(str(exc)) from exc
+    what = (f"run {outcome.run_id}" if outcome.run_id is not None else
+            f"{outcome.inputs}" + (f", segments of {outcome.segments}" if outcome.segments
+                                   else ", all customers"))
+    return f"{what}, on Spark ({outcome.master})", outcome.result
+
+
 def print_spark_segments(outcome: SparkSegmentOutcome) -> None:
     """The segment table of a Spark run, how it was chosen and where it was written."""
     from rich.table import Table
@@ -114,3 +158,7 @@ def print_spark_segments(outcome: SparkSegmentOutcome) -> None:
                       f"({tables} rows)", highlight=False)
     console.print(f"wrote {escape(outcome.assignments_path)} and "
                   f"{escape(outcome.summary_path)}", highlight=False)
+    if outcome.run_id is not None:
+        console.print(f"recorded as run {outcome.run_id} of the workspace (mallseg status, "
+                      f"report, assign --run {outcome.run_id} and the insights read it)",
+                      highlight=False)

@@ -14,6 +14,13 @@ and writes, under the output folder:
   SparkSegmentation.to_dict`: names, sizes, profiles, the fitted preprocessing and
   centres, the feature schema), written from the driver.
 
+Segmenting a workspace's own tables records the run in the workspace
+(:func:`~mallseg.distributed.record.record_spark_run`): its assignments and features are
+loaded back by DuckDB from the Parquet Spark wrote, so ``mallseg status``, ``report``,
+``explain``, ``assign --run`` and the insights read it like a DuckDB run. A workspace that
+leaves sensitive attributes out (``sensitive_features off``) has gender and age left out
+of the Spark segmentation's features too.
+
 The result is a value (:class:`SparkSegmentOutcome`); rendering it is the caller's.
 
 Examples
@@ -35,6 +42,8 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
+import tempfile
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -43,17 +52,22 @@ from typing import Literal
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as sf
 
+from mallseg.data.consent_settings import sensitive_features_enabled
 from mallseg.distributed.export import export_canonical_tables
+from mallseg.distributed.features import SparkFeatureBuild, build_spark_features
+from mallseg.distributed.record import record_spark_run
 from mallseg.distributed.segment import (
     DEFAULT_SAMPLE_SIZE,
     SparkSegmentation,
     segment_with_spark,
 )
 from mallseg.distributed.session import open_spark_session
+from mallseg.features.lenses import default_lens, resolve_lens
+from mallseg.features.sensitive import drop_sensitive
 from mallseg.workspace import Workspace
 
 __all__ = ["SparkSegmentOutcome", "SparkSegmentRequest", "segment_on_spark",
-           "write_segmentation"]
+           "spark_master_name", "write_segmentation"]
 
 logger = logging.getLogger(__name__)
 
@@ -112,6 +126,9 @@ class SparkSegmentOutcome:
         Where the assignments (Parquet folder) and ``segments.json`` are.
     master:
         The Spark master the segmentation ran on (``local[2]``, ``yarn``, a Connect URL).
+    run_id:
+        The workspace run the segmentation was recorded as; ``None`` when a folder was
+        segmented.
     """
 
     segmentation: SparkSegmentation = field(repr=False)
@@ -120,12 +137,17 @@ class SparkSegmentOutcome:
     assignments_path: str
     summary_path: str
     master: str
+    run_id: str | None = None
 
 
 def segment_on_spark(
-    request: SparkSegmentRequest, workspace: Workspace | None = None
+    request: SparkSegmentRequest, workspace: Workspace | None = None, *,
+    actor: str | None = None,
 ) -> SparkSegmentOutcome:
     """Segment on Spark what ``request`` names and write assignments and segments.
+
+    With a workspace and no ``request.inputs``, the workspace's tables are segmented and
+    the segmentation is recorded as a run of it (``actor``: who asked, for the audit log).
 
     Raises
     ------
@@ -152,15 +174,56 @@ def segment_on_spark(
     else:
         out = OUTPUT_FOLDER
     spark = open_spark_session(remote=request.remote, master=request.master)
+    lens = list(request.lens) if isinstance(request.lens, tuple) else request.lens
+    recording = workspace is not None and request.inputs is None
+    build: str | SparkFeatureBuild = inputs
+    if recording and workspace is not None:
+        build = build_spark_features(spark, inputs, as_of=request.as_of)
+        if not sensitive_features_enabled(workspace.connection):
+            lens = _without_sensitive(build, lens)
     result = segment_with_spark(
-        inputs, spark=spark, k=request.k,
-        lens=list(request.lens) if isinstance(request.lens, tuple) else request.lens,
-        as_of=request.as_of, seed=request.seed, n_init=request.n_init,
+        build, spark=spark, k=request.k, lens=lens,
+        as_of=None if isinstance(build, SparkFeatureBuild) else request.as_of,
+        seed=request.seed, n_init=request.n_init,
         sample_size=request.sample_size, n_resamples=request.n_resamples,
     )
     assignments, summary = write_segmentation(result, out)
-    master = request.remote or _master(spark)
-    return SparkSegmentOutcome(result, inputs, exported, assignments, summary, master)
+    master = request.remote or spark_master_name(spark)
+    run_id = None
+    if recording and workspace is not None:
+        run_id = _record(workspace, result, assignments, request, master, actor)
+    return SparkSegmentOutcome(result, inputs, exported, assignments, summary, master, run_id)
+
+
+def _without_sensitive(build: SparkFeatureBuild, lens: str | list[str] | None) -> list[str]:
+    name = default_lens(build.frame.columns) if lens is None else lens
+    features = resolve_lens(name, build.frame.columns)
+    return drop_sensitive(features, lens=name if isinstance(name, str) else "custom")
+
+
+def _record(workspace: Workspace, result: SparkSegmentation, assignments: str,
+            request: SparkSegmentRequest, master: str, actor: str | None) -> str:
+    """Record ``result`` in ``workspace``; its features pass through a scratch Parquet folder."""
+    if "://" in assignments:
+        raise ValueError(f"--out {assignments} is not on this machine: a run is recorded in "
+                         "the workspace from a local output folder")
+    scratch = Path(tempfile.mkdtemp(prefix="spark-features-", dir=workspace.exports_folder))
+    try:
+        features = str(scratch / "features")
+        if result.feature_frame is None:
+            raise ValueError("the Spark segmentation kept no features to record")
+        result.feature_frame.write.mode("overwrite").parquet(features)
+        parameters = {
+            "k": request.k, "n_resamples": request.n_resamples,
+            "random_state": request.seed, "sample_size": request.sample_size,
+            "as_of": str(request.as_of) if request.as_of is not None else None,
+            "master": master, "sensitive_features":
+                "on" if sensitive_features_enabled(workspace.connection) else "off",
+        }
+        return record_spark_run(workspace, result, assignments_path=assignments,
+                                features_path=features, parameters=parameters, actor=actor)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def write_segmentation(result: SparkSegmentation, out: str) -> tuple[str, str]:
@@ -187,7 +250,8 @@ def write_segmentation(result: SparkSegmentation, out: str) -> tuple[str, str]:
     return assignments, summary_path
 
 
-def _master(spark: SparkSession) -> str:
+def spark_master_name(spark: SparkSession) -> str:
+    """The master ``spark`` runs on (``local[2]``, ``yarn``), or ``spark connect``."""
     if type(spark).__module__.startswith("pyspark.sql.connect"):
         return "spark connect"  # a Connect session has no SparkContext
     return str(spark.sparkContext.master)
