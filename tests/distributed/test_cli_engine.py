@@ -12,6 +12,7 @@ from pyspark.sql import SparkSession
 from typer.testing import CliRunner
 
 from mallseg.cli.main import app
+from mallseg.workspace import Workspace
 
 
 @pytest.fixture(scope="module")
@@ -72,3 +73,22 @@ def test_options_of_the_other_engine_are_one_line_and_exit_code_2(
     assert done.exit_code == 2
     text = " ".join(done.output.split())
     assert message in text and "Traceback" not in text
+
+
+def test_a_workspace_without_sensitive_attributes_segments_on_spark_without_them(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    workspace = str(tmp_path / "ws")
+    runner = CliRunner()
+    for arguments in (["ingest", "customers", "--sample", "classic"],
+                      ["settings", "set", "sensitive_features", "off"]):
+        done = runner.invoke(app, ["--workspace", workspace, *arguments])
+        assert done.exit_code == 0, done.output
+    done = runner.invoke(app, ["--workspace", workspace, "segment", "--engine", "spark",
+                               "--lens", "demographic", "--k", "3"])
+    assert done.exit_code == 0, done.output
+    with Workspace.open(Path(workspace), read_only=True) as ws:
+        record = ws.get_run(None, "segment")
+    # the demographic lens is age, gender, income and family size: income alone is left
+    assert record.parameters["features"] == ["annual_income"]
+    assert record.parameters["sensitive_features"] == "off"
