@@ -124,3 +124,20 @@ def test_an_unknown_setting_value_is_one_clear_line(mall: tuple[Path, pd.DataFra
     assert done.returncode == 2
     assert done.stderr.strip() == ("error: marketing_consent='maybe': expected one of "
                                    "opt_in, not_refused")
+
+
+def test_one_customer_without_consent_gets_no_recommendations(
+    mall: tuple[Path, pd.DataFrame],
+) -> None:
+    folder, consent = mall
+    answers = consent.set_index("customer_id")["consent"]
+    segmented = _segmented(folder / "ws")
+    refused = next(c for c in segmented if answers[c] == "no")
+    agreed = next(c for c in segmented if answers[c] == "yes")
+    done = subprocess.run([sys.executable, "-m", "mallseg", "--workspace", str(folder / "ws"),
+                           "recommend", "--customer", refused],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode != 0
+    assert "Traceback" not in done.stderr
+    assert "no recorded marketing consent" in done.stderr and refused in done.stderr
+    assert "1." in _mallseg(folder / "ws", "recommend", "--customer", agreed)

@@ -155,10 +155,17 @@ def test_the_admin_api_erases_a_customer_and_other_keys_may_not(
             body = erased.json()
             assert body["found"] and body["rows_removed"]["customers"] == 1
             assert pseudonym not in erased.text
+            # a read naming them afterwards is refused and audited without their id
+            again = client.get(f"/customers/{pseudonym}/segment", headers=reader)
+            assert again.status_code == 404
+            time.sleep(1.0)  # the audit trail writes its queue every 0.2 s
     finally:
         process.terminate()
         process.wait(timeout=30)
-    # (a later request naming them would be audited again: none is made here)
     assert find_in_folder(workspace, [raw, pseudonym]) == {}
     with Workspace.open(workspace) as ws:
         assert ws.table_count("customers") == 299
+        targets = ws.connection.execute(
+            "SELECT target FROM audit_log WHERE action = 'lookup_customer' "
+            "ORDER BY logged_at").fetchall()
+    assert targets[-1] == ("[erased customer]",)

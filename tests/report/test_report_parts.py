@@ -196,3 +196,10 @@ def test_loyalty_kept_with_the_run_joins_its_report(mall_workspace: Path, tmp_pa
     assert result.segments["at_risk_share"].max() == 0  # two months: nobody lapsed yet
     assert "No segment has valuable customers who are unlikely to come back." in section
     assert "forecasts cover the next 30 days" in section
+
+
+def test_the_report_reads_the_makeup_where_the_run_keeps_it() -> None:
+    from mallseg.app.consent_makeup import INSIGHT
+    from mallseg.report.makeup_sections import MAKEUP_INSIGHT
+
+    assert INSIGHT == MAKEUP_INSIGHT

@@ -88,6 +88,25 @@ def test_segments_are_paginated(service: Any, mall: Any) -> None:
     assert unknown_run.status_code == 404 and "no segment run '7'" in unknown_run.json()["detail"]
 
 
+def test_the_makeup_table_reconciles_with_the_segments(service: Any, mall: Any) -> None:
+    _, reader = service.new_key("aggregates")
+    with service.client(reader) as client:
+        answer = client.get("/segments/makeup")
+        unknown_run = client.get("/segments/makeup", params={"run_id": "7"})
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    sizes = mall.assignments["segment_id"].value_counts()
+    assert body["population"] == int(sizes.sum())
+    for attribute in ("gender", "age band"):
+        rows = [r for r in body["rows"] if r["attribute"] == attribute]
+        by_segment: dict[str, int] = {}
+        for row in rows:
+            assert row["customers"] is None or row["customers"] >= 10
+            by_segment[row["segment"]] = row["segment_size"]
+        assert sorted(by_segment.values()) == sorted(int(v) for v in sizes)
+    assert unknown_run.status_code == 404
+
+
 def test_the_model_and_its_features(service: Any, mall: Any) -> None:
     _, reader = service.new_key("customers:read")
     with service.client(reader) as client:

@@ -39,13 +39,16 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from mallseg.core.group_size import GroupSizeRule
+from mallseg.data.consent_settings import group_size_rule
 from mallseg.workspace import Workspace
 
 __all__ = ["AGE_BANDS", "MIN_SEGMENT", "PROXY_POINTS", "MakeupResult", "makeup_for_run",
            "save_makeup", "segment_makeup"]
 
 INSIGHT = "sensitive_makeup"
-"""The kind under which a run keeps its make-up (``insight_results``)."""
+"""The kind under which a run keeps its make-up (``insight_results``; the report reads it as
+:data:`mallseg.report.makeup_sections.MAKEUP_INSIGHT`)."""
 
 PROXY_POINTS = 20.0
 """Difference in percentage points of a group's share that flags a segment as a proxy."""
@@ -95,12 +98,16 @@ def _columns(connection: duckdb.DuckDBPyConnection) -> set[str]:
 
 def segment_makeup(
     connection: duckdb.DuckDBPyConnection, segments: pd.DataFrame,
-    reference_time: datetime | None = None,
+    reference_time: datetime | None = None, rule: GroupSizeRule | None = None,
 ) -> MakeupResult:
     """Make-up by gender and age band of ``segments`` (``customer_id``, ``segment``).
 
-    The population is every customer in ``segments``.
+    The population is every customer in ``segments``. Under ``rule`` (default: groups of
+    fewer than 10 customers), a cell of fewer customers shows no count or share (``None``),
+    a population share behind fewer customers neither, and a flag on such a cell names
+    the segment and the attribute without the figures.
     """
+    rule = rule or GroupSizeRule()
     present = _columns(connection)
     gender = "coalesce(CAST(c.gender AS VARCHAR), 'unknown')" if "gender" in present \
         else "'unknown'"
@@ -126,7 +133,8 @@ def segment_makeup(
         connection.unregister("_makeup_segments")
     population = len(frame)
     sizes = frame.groupby("segment").size()
-    overall = counts.groupby(["attribute", "grp"])["n"].sum() / max(population, 1)
+    overall_counts = counts.groupby(["attribute", "grp"])["n"].sum()
+    overall = overall_counts / max(population, 1)
     rows: list[dict[str, Any]] = []
     flags: list[str] = []
     for seg, size in sizes.items():
@@ -137,14 +145,23 @@ def segment_makeup(
                 n = int(have.get(grp, 0))
                 share, pop = n / size, float(overall[attribute][grp])
                 points = round(100 * (share - pop), 1)
+                shown = rule.allows(n) and rule.allows(int(overall_counts[attribute][grp]))
                 rows.append({"segment": str(seg), "attribute": attribute, "group": str(grp),
-                             "customers": n, "segment_size": int(size),
-                             "share": round(share, 4), "population_share": round(pop, 4),
-                             "difference_points": points})
-                if grp != "unknown" and size >= MIN_SEGMENT and points >= PROXY_POINTS:
+                             "customers": n if shown else None, "segment_size": int(size),
+                             "share": round(share, 4) if shown else None,
+                             "population_share": round(pop, 4) if shown else None,
+                             "difference_points": points if shown else None})
+                if grp == "unknown" or size < MIN_SEGMENT or points < PROXY_POINTS:
+                    continue
+                if shown:
                     flags.append(f"{seg}: {share:.0%} {grp} against {pop:.0%} of all "
                                  f"customers ({points:+.0f} points; {int(size):,} customers): "
                                  f"the segment may stand in for {attribute}.")
+                else:
+                    flags.append(f"{seg}: {grp} is over-represented by at least "
+                                 f"{PROXY_POINTS:.0f} points against all customers (figures "
+                                 f"not shown: {rule.describe()}): the segment may stand in "
+                                 f"for {attribute}.")
     return MakeupResult(tuple(rows), tuple(flags), population)
 
 
@@ -158,7 +175,7 @@ def save_makeup(workspace: Workspace, run_id: str, reference_time: datetime | No
                 actor: str | None = None) -> MakeupResult:
     """Compute run ``run_id``'s make-up from its stored assignments and keep it with the run."""
     result = segment_makeup(workspace.connection, _run_segments(workspace, run_id),
-                            reference_time)
+                            reference_time, group_size_rule(workspace.connection))
     workspace.save_insight(run_id, INSIGHT, result.to_dict(), actor=actor)
     return result
 
@@ -176,6 +193,6 @@ def makeup_for_run(workspace: Workspace, run_id: str | None = None) -> tuple[str
     if kept is None:
         return record.run_id, segment_makeup(
             workspace.connection, _run_segments(workspace, record.run_id),
-            record.reference_time)
+            record.reference_time, group_size_rule(workspace.connection))
     return record.run_id, MakeupResult(tuple(kept["rows"]), tuple(kept["flags"]),
                                        int(kept["population"]))

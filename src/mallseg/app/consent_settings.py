@@ -1,4 +1,4 @@
-"""Use case: show and change a workspace's privacy settings (consent rule, sensitive features).
+"""Use case: show and change a workspace's privacy settings (consent, sensitive, min group).
 
 Examples
 --------
@@ -10,6 +10,8 @@ Examples
 ...     after = show_settings(ws).values()
 >>> before["marketing_consent"], before["sensitive_features"], after["sensitive_features"]
 ('opt_in', 'on', 'off')
+>>> before["min_group_size"]
+'10'
 >>> changed.previous, changed.value
 ('on', 'off')
 """
@@ -34,11 +36,14 @@ class SettingValue:
     default: str
     values: tuple[str, ...]
     meaning: str
+    accepted: str = ""
+    """The accepted values in words (``one of a, b`` or ``a whole number, at least 2``)."""
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON types."""
         return {"name": self.name, "value": self.value, "default": self.default,
-                "values": list(self.values), "meaning": self.meaning}
+                "values": list(self.values), "accepted": self.accepted,
+                "meaning": self.meaning}
 
 
 @dataclass(frozen=True)
@@ -73,7 +78,8 @@ def show_settings(workspace: Workspace) -> SettingsResult:
     """The workspace's settings, each with its default and meaning."""
     return SettingsResult(tuple(
         SettingValue(s.name, read_setting(workspace.connection, s.name), s.default, s.values,
-                     s.meaning) for s in SETTINGS.values()))
+                     s.meaning, accepted=("one of " if s.values else "")
+                     + s.described_values()) for s in SETTINGS.values()))
 
 
 def change_setting(workspace: Workspace, name: str, value: str, *,

@@ -38,6 +38,8 @@ from typing import Any
 import pandas as pd
 
 from mallseg.core.sql_text import quote_identifier
+from mallseg.data.consent import customer_may_be_marketed
+from mallseg.data.consent_settings import marketing_consent_rule
 from mallseg.report.monitoring_sections import StoredMonitoring, stored_monitoring
 from mallseg.workspace import Workspace
 
@@ -214,7 +216,8 @@ def customer_recommendations(workspace: Workspace, customer_id: str
         When no recommendations were stored (or they kept no per-customer rows).
     NoRecommendationsForCustomer
         When the latest recommendations have none for this customer (the message says how
-        many customers they cover and how many were left out for want of consent).
+        many customers they cover and how many were left out for want of consent), or the
+        workspace's consent rule keeps this customer out now (consent or rule changed since).
     """
     found = _insight_row(workspace, "WHERE kind = ?", ["recommendations"])
     if found is None:
@@ -237,6 +240,12 @@ def customer_recommendations(workspace: Workspace, customer_id: str
         raise NoRecommendationsForCustomer(
             f"customer {customer_id} has no recommendations in run {found.run_id} (they cover "
             f"{served:,} customers{consent})")
+    rule = marketing_consent_rule(workspace.connection)
+    if not customer_may_be_marketed(workspace.connection, customer_id, rule):
+        # stored before the consent (or the rule) changed: not given any more
+        raise NoRecommendationsForCustomer(
+            f"customer {customer_id} has no recorded marketing consent that the workspace's "
+            f"rule ({rule}) accepts: no personal recommendations are given")
     items = tuple({str(k): _plain(v) for k, v in row.items()}
                   for row in frame.to_dict("records"))
     model = payload.get("model") or {}

@@ -30,7 +30,9 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from mallseg.data.consent_settings import marketing_consent_rule
+from mallseg.app.small_groups import layout_shown, loyalty_shown, recommendations_shown
+from mallseg.data.consent import CONSENT_WORDS, customer_may_be_marketed
+from mallseg.data.consent_settings import group_size_rule, marketing_consent_rule
 from mallseg.insights.campaigns import (
     CampaignResult,
     TargetingPlan,
@@ -39,6 +41,7 @@ from mallseg.insights.campaigns import (
     plan_targeting,
 )
 from mallseg.insights.layout import LayoutResult, analyse_layout
+from mallseg.insights.layout.analysis import LayoutSettings
 from mallseg.insights.loyalty import LoyaltyResult, analyse_loyalty
 from mallseg.insights.recommend import RecommendationResult, recommend_items
 from mallseg.workspace import RunRecord, Workspace
@@ -49,6 +52,7 @@ __all__ = [
     "InsightUnavailable",
     "LayoutInsight",
     "LoyaltyInsight",
+    "NoMarketingConsent",
     "RecommendationInsight",
     "TargetingInsight",
     "campaigns_for_run",
@@ -62,6 +66,10 @@ __all__ = [
 
 class InsightUnavailable(ValueError):  # noqa: N818 - reads as a sentence where raised
     """The workspace lacks the data an insight needs (the message says what to load)."""
+
+
+class NoMarketingConsent(ValueError):  # noqa: N818 - reads as a sentence where raised
+    """The asked customer may not get personal offers under the workspace's consent rule."""
 
 
 @dataclass(frozen=True)
@@ -103,8 +111,10 @@ def loyalty_for_run(
         )
     record, assignments = run_assignments(workspace, run_id)
     labels = assignments.set_index("customer_id")["segment_name"]
-    result = analyse_loyalty(workspace.connection, labels, as_of=record.reference_time,
-                             horizon_days=horizon_days)
+    result = loyalty_shown(
+        analyse_loyalty(workspace.connection, labels, as_of=record.reference_time,
+                        horizon_days=horizon_days),
+        group_size_rule(workspace.connection))
     insight = LoyaltyInsight(record.run_id, result)
     workspace.save_insight(record.run_id, "loyalty", insight.to_dict(), actor=actor)
     workspace.save_snapshot(record.run_id, "loyalty", result.customers.reset_index())
@@ -130,10 +140,12 @@ def campaigns_for_run(
     """Uplift of every campaign x segment of run ``run_id`` (default: the latest), stored.
 
     A workspace without exposures gets a result whose ``message`` says what is missing.
+    ``min_cell`` is raised to the workspace's minimum group size when below it.
     """
     record, assignments = run_assignments(workspace, run_id)
-    result = analyse_campaigns(workspace.connection, assignments, min_cell=min_cell,
-                               segment_col="segment_name")
+    rule = group_size_rule(workspace.connection)
+    result = analyse_campaigns(workspace.connection, assignments,
+                               min_cell=rule.at_least(min_cell), segment_col="segment_name")
     insight = CampaignInsight(record.run_id, result)
     if result.message is None:
         workspace.save_insight(record.run_id, "campaigns", insight.to_dict(), actor=actor)
@@ -200,10 +212,18 @@ def layout_for_run(
     workspace: Workspace, run_id: str | None = None, *, min_customers: int = 30,
     actor: str | None = None,
 ) -> LayoutInsight:
-    """Layout and merchandising insight for run ``run_id``'s segments, stored."""
+    """Layout and merchandising insight for run ``run_id``'s segments, stored.
+
+    ``min_customers`` (affinity cells, gaps) and the units behind a store pair are at least
+    the workspace's minimum group size.
+    """
     record, assignments = run_assignments(workspace, run_id)
-    result = analyse_layout(workspace.connection, assignments, min_customers=min_customers,
-                            segment_col="segment_name")
+    rule = group_size_rule(workspace.connection)
+    result = layout_shown(
+        analyse_layout(workspace.connection, assignments,
+                       min_customers=rule.at_least(min_customers),
+                       min_together=rule.at_least(LayoutSettings().min_together),
+                       segment_col="segment_name"), rule)
     insight = LayoutInsight(record.run_id, result)
     if result.message is None:
         workspace.save_insight(record.run_id, "layout", insight.to_dict(), actor=actor)
@@ -236,14 +256,29 @@ def recommendations_for_run(
 
     The list of every customer's suggestions is exported (default under exports/) unless a
     single customer is asked for; the export holds only customers the workspace's marketing
-    consent rule allows (``mallseg settings``).
+    consent rule allows (``mallseg settings``), and a single customer the rule keeps out
+    gets none.
+
+    Raises
+    ------
+    NoMarketingConsent
+        When ``customer_id`` is asked for and the consent rule keeps them out.
     """
+    rule = marketing_consent_rule(workspace.connection)
+    if customer_id and not customer_may_be_marketed(workspace.connection, customer_id, rule):
+        raise NoMarketingConsent(
+            f"customer {customer_id!r} has no recorded marketing consent that the workspace's "
+            f"rule ({rule}: {CONSENT_WORDS[rule]}) accepts: personal recommendations "
+            "are not given; record their consent, or change the rule with `mallseg settings "
+            "set marketing_consent not_refused`")
     record, assignments = run_assignments(workspace, run_id)
     result = recommend_items(
         workspace.connection, assignments, item=item, top_n=top_n, evaluate=evaluate,
         customers=[customer_id] if customer_id else None, segment_col="segment_name",
-        consent=None if customer_id else marketing_consent_rule(workspace.connection),
+        consent=None if customer_id else rule,
     )
+    result = recommendations_shown(result, group_size_rule(workspace.connection),
+                                   workspace.connection)
     path = None
     frame = result.recommendations
     if customer_id is None and frame is not None and result.message is None:

@@ -46,6 +46,8 @@ import pandas as pd
 
 from mallseg.app.explain import FeatureReason
 from mallseg.app.run_artifacts import RunArtifacts, load_run
+from mallseg.app.small_groups import stored_profile_shown
+from mallseg.data.consent_settings import group_size_rule
 from mallseg.features.catalog import describe_feature
 from mallseg.segment.coverage import NOT_ENOUGH_DATA, NOT_ENOUGH_DATA_LABEL, record_coverage
 from mallseg.segment.preprocess import output_slices
@@ -340,9 +342,12 @@ def customer_segment(workspace: Workspace, model: LiveModel, customer_id: str
                 "it): record an event for them, or score their features")
         raise CustomerNotFoundError(f"customer {customer_id!r} is not in the workspace")
     profile = first_row(con.execute(
-        "SELECT profile FROM segments WHERE run_id = ? AND segment_id = ?", [row[0], row[1]]))
+        "SELECT profile, size FROM segments WHERE run_id = ? AND segment_id = ?",
+        [row[0], row[1]]))
+    shown = (stored_profile_shown(int(profile[1]), json.loads(profile[0] or "{}"),
+                                  group_size_rule(con)) if profile else {})
     return CustomerSegment(customer_id, str(row[0]), int(row[1]), str(row[2]), float(row[3]),
-                           str(row[5]), row[4], json.loads(profile[0]) if profile else {})
+                           str(row[5]), row[4], shown)
 
 
 def list_segments(workspace: Workspace, run_id: str, *, offset: int = 0, limit: int = 100,
@@ -359,9 +364,12 @@ def list_segments(workspace: Workspace, run_id: str, *, offset: int = 0, limit: 
     rows = con.execute(
         "SELECT segment_id, segment_name, size, share, description, profile FROM segments "
         f"{where} ORDER BY segment_id LIMIT ? OFFSET ?", [*params, limit, offset]).fetchall()
+    rule = group_size_rule(con)
     segments = tuple(
         {"segment_id": int(r[0]), "name": str(r[1]), "size": int(r[2]), "share": float(r[3]),
-         "description": str(r[4] or ""), "profile": json.loads(r[5] or "{}")} for r in rows)
+         "description": str(r[4] or ""),
+         "profile": stored_profile_shown(int(r[2]), json.loads(r[5] or "{}"), rule)}
+        for r in rows)
     return SegmentPage(run_id, segments, int(total[0]) if total else 0)
 
 

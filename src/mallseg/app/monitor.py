@@ -47,6 +47,7 @@ import pandas as pd
 from mallseg.app.run_artifacts import RunArtifacts, load_run, snapshot_features
 from mallseg.app.segment import SegmentRequest, segment_customers
 from mallseg.core.sql_text import quote_identifier
+from mallseg.data.consent_settings import group_size_rule
 from mallseg.features.build import build_features
 from mallseg.features.reference_time import latest_event_time
 from mallseg.features.sources import inspect_sources
@@ -166,6 +167,10 @@ def check_monitor(workspace: Workspace, request: MonitorRequest | None = None, *
         For an RFM run (its groups are rules on fixed cut points: nothing to drift from).
     """
     request = request or MonitorRequest()
+    rule = group_size_rule(workspace.connection)
+    request = replace(request, thresholds=replace(
+        request.thresholds, min_customers=rule.at_least(request.thresholds.min_customers),
+        min_group_size=rule.k))
     artifacts = _clustering_run(workspace, request.run_id)
     against = workspace.get_run(request.against, "segment") if request.against else None
     length = (pd.Timedelta(days=request.window_days).to_pytimedelta()
@@ -348,7 +353,8 @@ def segment_migration(workspace: Workspace, before: str | None = None,
     con = workspace.connection
     aligned = (before_snap.run_id == after_snap.run_id
                or family_of(con, before_snap.run_id) == family_of(con, after_snap.run_id))
-    migration = migrate(con, before_snap, after_snap, aligned=aligned)
+    migration = migrate(con, before_snap, after_snap, aligned=aligned).within(
+        group_size_rule(con))
     if export is None:
         return MigrationResult(migration)
     rows = export_movers(con, before_snap, after_snap, export, aligned=aligned, flow=flow)

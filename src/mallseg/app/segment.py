@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from mallseg.app.consent_makeup import save_makeup
-from mallseg.data.consent_settings import sensitive_features_enabled
+from mallseg.data.consent_settings import group_size_rule, sensitive_features_enabled
 from mallseg.features.build import build_features
 from mallseg.features.lenses import default_lens, resolve_lens
 from mallseg.features.schema import FeatureSchema
@@ -47,6 +47,7 @@ from mallseg.segment.rfm import RFM_FEATURES, RFMResult, rfm_segments
 from mallseg.segment.rfm_naming import name_rfm_groups
 from mallseg.segment.segmenter import Segmenter
 from mallseg.segment.selection import SelectionResult, select_segmentation
+from mallseg.segment.small_groups import suppress_small_segments
 from mallseg.workspace import Workspace
 from mallseg.workspace.segment_store import UNASSIGNED_NAME, store_segmentation
 
@@ -154,6 +155,7 @@ class SegmentResult:
                 "share": float(row["share"]),
                 "coverage": float(row.get("coverage", 1.0)),
                 "distinguishing": row.get("distinguishing", ""),
+                "suppressed": bool(row.get("suppressed", False)),
                 "description": name.description if name else "Not close to any segment.",
             })
         return pd.DataFrame(rows)
@@ -216,10 +218,12 @@ def segment_customers(
                 resolve_lens(lens, frame.columns, attributes=attributes,
                              summarised=_summarised(schema, frame.columns)))
     sensitive = sensitive_features_enabled(workspace.connection)
+    rule = group_size_rule(workspace.connection)
     if request.method != "rfm" and not sensitive:
         features = drop_sensitive(features, lens=lens if isinstance(lens, str) else "custom")
     parameters = {**request.parameters(), "lens": lens, "features": features,
-                  "customers": len(frame), "sensitive_features": "on" if sensitive else "off"}
+                  "customers": len(frame), "sensitive_features": "on" if sensitive else "off",
+                  "min_group_size": rule.k}
     with workspace.run("segment", parameters, actor=actor) as draft:
         draft.reference_time = schema.as_of
         draft.feature_schema = schema.to_dict()
@@ -238,7 +242,7 @@ def segment_customers(
                 frame, features, algorithms=request.algorithms,
                 k_values="auto" if request.k == "auto" else [int(request.k)],
                 n_resamples=request.n_resamples, min_segment_share=request.min_segment_share,
-                marketing_range=request.marketing_range,
+                min_segment_size=rule.k, marketing_range=request.marketing_range,
                 feature_kinds=model_kinds(schema, features), random_state=request.random_state,
             )
             features = list(selection.features)
@@ -247,10 +251,10 @@ def segment_customers(
             confidence = np.asarray(segmenter.confidence(frame))
         seconds["selection"] = time.perf_counter() - t0
         report("selection", 1.0)
-        profiles = profile_segments(
+        profiles = suppress_small_segments(profile_segments(
             frame, labels, [c for c in frame.columns if c != "customer_id"],
             kinds=schema.kinds, model_features=features,
-        )
+        ), rule)
         names = (name_rfm_groups(profiles, rfm) if rfm is not None else
                  name_segments(profiles, rules=request.naming_rules, labels=schema.labels,
                                vocabulary=schema.vocabulary))

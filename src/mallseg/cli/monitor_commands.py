@@ -219,9 +219,18 @@ def migration(
 
 def _print_migration(result: MigrationResult, top: int) -> None:
     moves = result.migration
+    shown = moves.to_dict()
+    small = f"fewer than {moves.min_group_size}" if moves.min_group_size else "a few"
+
+    def total(key: str) -> str:
+        return small if shown[key] is None else f"{shown[key]:,}"
+
     console.print(
-        f"From {moves.before} to {moves.after}: {moves.stayed:,} stayed, {moves.moved:,} "
-        f"moved, {moves.joined:,} joined, {moves.left:,} left.", highlight=False)
+        f"From {moves.before} to {moves.after}: {total('stayed')} stayed, {total('moved')} "
+        f"moved, {total('joined')} joined, {total('left')} left.", highlight=False)
+    if moves.hidden:
+        console.print(f"  {len(moves.hidden):,} flows of {small} customers are not shown "
+                      "one by one (minimum group size).", highlight=False)
     if not moves.aligned:
         console.print("  note: the two runs do not share segment identities (neither is a "
                       "refit of the other): a customer stayed when the segment's name is the "

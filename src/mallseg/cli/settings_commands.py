@@ -1,8 +1,8 @@
 """``mallseg settings`` and ``mallseg makeup``: privacy settings, and what they guard against.
 
-``settings`` shows and changes the marketing consent rule and whether gender and age may be
-segmentation features; ``makeup`` shows each segment's make-up by gender and age band
-against the population.
+``settings`` shows and changes the marketing consent rule, whether gender and age may be
+segmentation features, and the minimum group size of every aggregate shown; ``makeup``
+shows each segment's make-up by gender and age band against the population.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ __all__ = ["register"]
 def register(app: typer.Typer) -> None:
     """Add ``settings`` (show) and ``settings set NAME VALUE`` to ``app``."""
     group = typer.Typer(help="Workspace privacy settings: marketing consent rule, "
-                             "sensitive features.", invoke_without_command=True)
+                             "sensitive features, minimum group size.", invoke_without_command=True)
     group.callback()(show)
     group.command("set")(set_setting)
     app.add_typer(group, name="settings")
@@ -36,13 +36,14 @@ def show(ctx: typer.Context, workspace: WorkspaceOption = None) -> None:
     with open_workspace(ctx, workspace, create=False) as ws:
         result = show_settings(ws)
     for s in result.settings:
-        console.print(f"{s.name} = {s.value} (default {s.default}; one of "
-                      f"{', '.join(s.values)}): {escape(s.meaning)}", highlight=False)
+        console.print(f"{s.name} = {s.value} (default {s.default}; {s.accepted}): "
+                      f"{escape(s.meaning)}", highlight=False)
 
 
 def set_setting(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="marketing_consent or sensitive_features.")],
+    name: Annotated[str, typer.Argument(
+        help="marketing_consent, sensitive_features or min_group_size.")],
     value: Annotated[str, typer.Argument(help="The new value.")],
     workspace: WorkspaceOption = None,
 ) -> None:
@@ -80,6 +81,10 @@ def makeup(
                                                                "all customers",
                                                                "difference") else "left")
     for row in result.rows:
+        if row["customers"] is None:
+            table.add_row(escape(row["segment"]), row["attribute"], escape(row["group"]),
+                          "too few", "-", "-", "-")
+            continue
         table.add_row(escape(row["segment"]), row["attribute"], escape(row["group"]),
                       f"{row['customers']:,}", f"{row['share']:.0%}",
                       f"{row['population_share']:.0%}", f"{row['difference_points']:+.0f} pts")

@@ -47,6 +47,7 @@ __all__ = [
     "ConsentSplit",
     "consent_book",
     "consent_column_present",
+    "customer_may_be_marketed",
     "may_market_sql",
     "not_allowed_customers",
     "split_by_consent",
@@ -100,6 +101,32 @@ def _consent_relation(connection: duckdb.DuckDBPyConnection) -> str | None:
     if consent_column_present(connection):
         return "SELECT customer_id, consent_marketing FROM customers"
     return "SELECT customer_id, CAST(NULL AS BOOLEAN) AS consent_marketing FROM customers"
+
+
+def customer_may_be_marketed(
+    connection: duckdb.DuckDBPyConnection, customer_id: str, rule: ConsentRule
+) -> bool:
+    """Whether ``rule`` lets this one customer get marketing (one indexed lookup).
+
+    A customer missing from the customers table has an unknown consent.
+
+    >>> con = duckdb.connect()
+    >>> _ = con.execute("CREATE TABLE customers AS SELECT * FROM (VALUES ('a', true), "
+    ...                 "('b', NULL)) t(customer_id, consent_marketing)")
+    >>> [customer_may_be_marketed(con, c, "opt_in") for c in ("a", "b", "zz")]
+    [True, False, False]
+    >>> customer_may_be_marketed(con, "b", "not_refused")
+    True
+    """
+    relation = _consent_relation(connection)
+    if relation is None:
+        return rule == "not_refused"
+    rows = connection.execute(
+        f"SELECT {may_market_sql('consent_marketing', rule)} FROM ({relation}) "
+        "WHERE CAST(customer_id AS VARCHAR) = ?", [customer_id]).fetchall()
+    if not rows:
+        return rule == "not_refused"
+    return bool(rows[0][0])
 
 
 def not_allowed_customers(

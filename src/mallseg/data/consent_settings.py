@@ -1,4 +1,4 @@
-"""Workspace settings for privacy choices: the marketing consent rule, sensitive features.
+"""Workspace settings for privacy choices: consent rule, sensitive features, minimum group.
 
 Both are kept in the workspace's ``workspace_meta`` table (keys ``setting.<name>``), so
 that every command, the service and the report on that workspace follow the same choice.
@@ -9,6 +9,9 @@ that every command, the service and the report on that workspace follow the same
     ``on`` (default) or ``off``. Off, gender and age (and birth year) are never used as
     segmentation features; each segment's make-up by gender and age band is still shown
     against the population, so that a segment that stands in for them stays visible.
+``min_group_size``
+    A whole number, at least 2 (default 10): no aggregate of fewer customers is shown or
+    exported (:mod:`mallseg.core.group_size`).
 
 Examples
 --------
@@ -25,6 +28,8 @@ Examples
 Traceback (most recent call last):
 ...
 ValueError: marketing_consent='maybe': expected one of opt_in, not_refused
+>>> write_setting(con, "min_group_size", "25"), group_size_rule(con).k
+('25', 25)
 """
 
 from __future__ import annotations
@@ -33,12 +38,14 @@ from dataclasses import dataclass
 
 import duckdb
 
+from mallseg.core.group_size import DEFAULT_MIN_GROUP_SIZE, GroupSizeRule, parse_min_group_size
 from mallseg.data.consent import CONSENT_RULES, DEFAULT_CONSENT_RULE, ConsentRule
 
 __all__ = [
     "SENSITIVE_FEATURES",
     "SETTINGS",
     "Setting",
+    "group_size_rule",
     "marketing_consent_rule",
     "read_setting",
     "sensitive_features_enabled",
@@ -51,12 +58,31 @@ SENSITIVE_FEATURES: tuple[str, ...] = ("gender", "age", "birth_year")
 
 @dataclass(frozen=True)
 class Setting:
-    """A workspace setting: its values, default and meaning."""
+    """A workspace setting: its values, default and meaning.
+
+    ``values`` lists the accepted values; an empty tuple means a whole number, checked by
+    ``parse`` (``values_text`` says so in words).
+    """
 
     name: str
     values: tuple[str, ...]
     default: str
     meaning: str
+    values_text: str = ""
+
+    def accepts(self, value: str) -> bool:
+        """Whether ``value`` (already lower-cased and stripped) is a value of this setting."""
+        if self.values:
+            return value in self.values
+        try:
+            parse_min_group_size(value)
+        except ValueError:
+            return False
+        return True
+
+    def described_values(self) -> str:
+        """The accepted values in words."""
+        return ", ".join(self.values) if self.values else self.values_text
 
 
 SETTINGS: dict[str, Setting] = {
@@ -68,6 +94,10 @@ SETTINGS: dict[str, Setting] = {
         Setting("sensitive_features", ("on", "off"), "on",
                 "whether gender and age may be used as segmentation features (their "
                 "make-up per segment is shown either way)"),
+        Setting("min_group_size", (), str(DEFAULT_MIN_GROUP_SIZE),
+                "no segment profile, table cell, flow, campaign cell or other aggregate of "
+                "fewer customers than this is shown or exported",
+                values_text="a whole number, at least 2"),
     )
 }
 
@@ -93,7 +123,7 @@ def read_setting(connection: duckdb.DuckDBPyConnection, name: str) -> str:
     rows = connection.execute("SELECT value FROM workspace_meta WHERE key = ?",
                               [f"setting.{name}"]).fetchall()
     value = str(rows[0][0]) if rows else setting.default
-    return value if value in setting.values else setting.default
+    return value if setting.accepts(value) else setting.default
 
 
 def write_setting(connection: duckdb.DuckDBPyConnection, name: str, value: str) -> str:
@@ -106,8 +136,12 @@ def write_setting(connection: duckdb.DuckDBPyConnection, name: str, value: str) 
     """
     setting = _setting(name)
     chosen = value.strip().lower()
-    if chosen not in setting.values:
-        raise ValueError(f"{name}={value!r}: expected one of {', '.join(setting.values)}")
+    if not setting.accepts(chosen):
+        expected = (f"one of {setting.described_values()}" if setting.values
+                    else setting.described_values())
+        raise ValueError(f"{name}={value!r}: expected {expected}")
+    if not setting.values:
+        chosen = str(int(chosen))
     connection.execute("INSERT OR REPLACE INTO workspace_meta VALUES (?, ?)",
                        [f"setting.{name}", chosen])
     return chosen
@@ -122,3 +156,8 @@ def marketing_consent_rule(connection: duckdb.DuckDBPyConnection) -> ConsentRule
 def sensitive_features_enabled(connection: duckdb.DuckDBPyConnection) -> bool:
     """Whether gender and age may be used as segmentation features in this workspace."""
     return read_setting(connection, "sensitive_features") == "on"
+
+
+def group_size_rule(connection: duckdb.DuckDBPyConnection) -> GroupSizeRule:
+    """The workspace's minimum group size rule (``min_group_size``, default 10)."""
+    return GroupSizeRule(parse_min_group_size(read_setting(connection, "min_group_size")))

@@ -38,6 +38,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from mallseg.core.group_size import GroupSizeRule
 from mallseg.core.spreadsheet import neutralised_text_sql
 from mallseg.core.sql_text import quote_literal
 
@@ -131,28 +132,50 @@ class Migration:
     after: str
     aligned: bool
     cells: tuple[Flow, ...]
-    """Every (from, to) pair with customers, largest first."""
+    """Every (from, to) pair with customers, largest first (those shown)."""
+    hidden: tuple[Flow, ...] = ()
+    """Pairs of fewer customers than the minimum group size (:meth:`within`): counted in
+    the totals, never shown one by one."""
+    min_group_size: int | None = None
+
+    def _all(self) -> tuple[Flow, ...]:
+        return self.cells + self.hidden
 
     @property
     def stayed(self) -> int:
         """Customers in both snapshots who kept their segment."""
-        return sum(c.customers for c in self.cells if c.stayed)
+        return sum(c.customers for c in self._all() if c.stayed)
 
     @property
     def moved(self) -> int:
         """Customers in both snapshots who changed segment."""
-        return sum(c.customers for c in self.cells if not c.stayed and c.from_id is not None
+        return sum(c.customers for c in self._all() if not c.stayed and c.from_id is not None
                    and c.to_id is not None)
 
     @property
     def joined(self) -> int:
         """Customers only in the later snapshot."""
-        return sum(c.customers for c in self.cells if c.from_id is None)
+        return sum(c.customers for c in self._all() if c.from_id is None)
 
     @property
     def left(self) -> int:
         """Customers only in the earlier snapshot."""
-        return sum(c.customers for c in self.cells if c.to_id is None)
+        return sum(c.customers for c in self._all() if c.to_id is None)
+
+    def within(self, rule: GroupSizeRule) -> Migration:
+        """The migration with every pair of fewer than ``rule.k`` customers hidden.
+
+        >>> m = Migration("a", "b", True, (Flow(0, "A", 0, "A", 50, 0.9, True),
+        ...                                Flow(0, "A", 1, "B", 4, 0.1, False)))
+        >>> shown = m.within(GroupSizeRule(10))
+        >>> len(shown.cells), shown.moved, shown.to_dict()["moved"], shown.to_dict()["hidden_flows"]
+        (1, 4, None, 1)
+        """
+        everything = self._all()
+        return Migration(self.before, self.after, self.aligned,
+                         tuple(c for c in everything if rule.allows(c.customers)),
+                         tuple(c for c in everything if not rule.allows(c.customers)),
+                         rule.k)
 
     @property
     def flows(self) -> tuple[Flow, ...]:
@@ -182,11 +205,20 @@ class Migration:
         return table.div(table.sum(axis=1), axis=0) if rates else table
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-ready form."""
+        """Plain JSON-ready form (totals under the minimum group size are ``None``)."""
+        rule = GroupSizeRule(self.min_group_size) if self.min_group_size else None
+        hidden_customers = sum(c.customers for c in self.hidden)
+
+        def total(value: int) -> int | None:
+            return value if rule is None or rule.allows(value) or value == 0 else None
+
         return {"before": self.before, "after": self.after, "aligned": self.aligned,
-                "stayed": self.stayed, "moved": self.moved, "joined": self.joined,
-                "left": self.left, "cells": [c.to_dict() for c in self.cells],
-                "top_flows": [f.to_dict() for f in self.top_flows]}
+                "stayed": total(self.stayed), "moved": total(self.moved),
+                "joined": total(self.joined), "left": total(self.left),
+                "cells": [c.to_dict() for c in self.cells],
+                "top_flows": [f.to_dict() for f in self.top_flows],
+                "min_group_size": self.min_group_size, "hidden_flows": len(self.hidden),
+                "hidden_customers": total(hidden_customers)}
 
 
 @dataclass(frozen=True)

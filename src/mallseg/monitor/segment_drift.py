@@ -222,7 +222,7 @@ def centroid_shifts(
     for segment in range(len(centres)):
         ref = reference.points[reference.labels == segment]
         cur = current.points[current.labels == segment]
-        if min(len(ref), len(cur)) < _MIN_MEMBERS:
+        if min(len(ref), len(cur)) < max(_MIN_MEMBERS, thresholds.min_group_size):
             continue
         delta = cur.mean(axis=0) - ref.mean(axis=0)
         variance = np.cov(ref, rowvar=False) / len(ref) + np.cov(cur, rowvar=False) / len(cur)

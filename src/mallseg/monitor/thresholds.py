@@ -71,6 +71,9 @@ class DriftThresholds:
         Quantile bins of a numeric feature's PSI.
     min_customers:
         Fewer customers than this on either side: nothing is concluded.
+    min_group_size:
+        A segment with fewer members than this in a window shows no figure of its members
+        (the workspace's minimum group size, :mod:`mallseg.core.group_size`).
     """
 
     psi_watch: float = 0.1
@@ -94,6 +97,7 @@ class DriftThresholds:
     distance_quantile: float = 0.99
     bins: int = 10
     min_customers: int = 50
+    min_group_size: int = 10
 
     def __post_init__(self) -> None:
         for item in fields(self):

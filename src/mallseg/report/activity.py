@@ -21,7 +21,7 @@ Examples
 >>> _ = con.execute("CREATE TABLE visits AS SELECT * FROM (VALUES "
 ...                 "('a', TIMESTAMP '2026-03-02 10:15'), ('a', TIMESTAMP '2026-03-02 10:45'), "
 ...                 "('b', TIMESTAMP '2026-03-07 18:00')) t(customer_id, entered_at)")
->>> visit_hours(con, "0001").to_dict(orient="records")[1]
+>>> visit_hours(con, "0001", min_customers=1).to_dict(orient="records")[1]
 {'segment': 1, 'weekday': 5, 'hour': 18, 'events': 1, 'share': 1.0}
 """
 
@@ -50,7 +50,8 @@ def _has_columns(con: duckdb.DuckDBPyConnection, table: str, columns: set[str]) 
 
 
 def visit_hours(
-    con: duckdb.DuckDBPyConnection, run_id: str, as_of: datetime | None = None
+    con: duckdb.DuckDBPyConnection, run_id: str, as_of: datetime | None = None, *,
+    min_customers: int = 10,
 ) -> pd.DataFrame:
     """Events per segment x weekday x hour (visits, else purchases) of run ``run_id``.
 
@@ -62,6 +63,8 @@ def visit_hours(
         Run whose assignments group the customers.
     as_of:
         Events after this time are left out (the run's reference time).
+    min_customers:
+        Segments of fewer customers are left out (the minimum group size).
 
     Returns
     -------
@@ -75,7 +78,8 @@ def visit_hours(
     else:
         return pd.DataFrame(columns=HOUR_COLUMNS)
     where = f" AND e.{column} <= ?" if as_of is not None else ""
-    params: list[object] = [run_id] + ([as_of] if as_of is not None else [])
+    params: list[object] = [run_id] + ([as_of] if as_of is not None else []) + [
+        run_id, min_customers]
     frame = con.execute(
         f"""
         SELECT a.segment_id AS segment, isodow(e.{column}) - 1 AS weekday,
@@ -83,6 +87,8 @@ def visit_hours(
         FROM {table} e JOIN segment_assignments a
           ON a.customer_id = e.customer_id AND a.run_id = ?
         WHERE e.{column} IS NOT NULL{where}
+          AND a.segment_id IN (SELECT segment_id FROM segment_assignments WHERE run_id = ?
+                               GROUP BY segment_id HAVING count(*) >= ?)
         GROUP BY ALL ORDER BY segment, weekday, hour
         """,
         params,

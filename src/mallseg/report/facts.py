@@ -87,10 +87,10 @@ def gather_segmentation_facts(
     profiles = load_segment_profiles(workspace, view)
     as_of = view.record.reference_time
     con = workspace.connection
-    hours = visit_hours(con, view.run_id, as_of)
+    hours = visit_hours(con, view.run_id, as_of, min_customers=view.group_rule.k)
     source = "visits" if workspace.has_table("visits") and workspace.table_count(
         "visits") > 0 else "purchases"
-    stores = top_stores(con, view.run_id, as_of)
+    stores = top_stores(con, view.run_id, as_of, min_customers=view.group_rule.k)
     projection = customer_map(workspace, view, keep_ids=keep_ids)
     return SegmentationFacts(view, profiles, hours, source, stores, projection)
 

@@ -29,13 +29,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from mallseg.core.group_size import DEFAULT_RULE, GroupSizeRule
 from mallseg.core.sql_text import quote_identifier
+from mallseg.data.consent_settings import group_size_rule
 from mallseg.features.schema import FeatureSchema
 from mallseg.segment.coverage import segment_label
 from mallseg.segment.model_files import ModelFileError, load_segmenter
 from mallseg.segment.naming import SegmentName, WordEvidence
 from mallseg.segment.personas import SegmentProfiles, profile_segments
 from mallseg.segment.segmenter import Segmenter
+from mallseg.segment.small_groups import SMALL_GROUP_NAME, suppress_small_segments
 from mallseg.workspace import RunRecord, Workspace
 
 __all__ = [
@@ -76,6 +79,9 @@ class SegmentationView:
         The fitted model (``None`` for an RFM run, or when its file cannot be read).
     model_problem:
         Why the model could not be read (empty when it was, or when there is none).
+    group_rule:
+        The workspace's minimum group size: segments under it show their size only
+        (``suppressed`` in ``segments``).
     """
 
     record: RunRecord
@@ -85,6 +91,7 @@ class SegmentationView:
     model_features: tuple[str, ...]
     segmenter: Segmenter | None
     model_problem: str = ""
+    group_rule: GroupSizeRule = DEFAULT_RULE
 
     @property
     def run_id(self) -> str:
@@ -172,11 +179,19 @@ def load_segmentation_view(
     record = workspace.get_run(run_id, "segment")
     schema = FeatureSchema.from_dict(record.feature_schema) if record.feature_schema else \
         FeatureSchema(record.reference_time)
+    rule = group_size_rule(workspace.connection)
     names = _names(record)
-    segments = _segment_table(workspace, record, names)
+    segments = _segment_table(workspace, record, names, rule)
+    for segment in segments.loc[segments["suppressed"], "segment"]:
+        stored = names.get(int(segment))
+        if int(segment) >= 0 and (stored is None or not stored.name.startswith(SMALL_GROUP_NAME)):
+            names[int(segment)] = SegmentName(
+                SMALL_GROUP_NAME, f"{SMALL_GROUP_NAME}: fewer customers than the workspace's "
+                "minimum group size, so no figure about them is shown.")
+    segments["name"] = [segment_display_name(names, int(s)) for s in segments["segment"]]
     segmenter, problem = _segmenter(record) if load_model else (None, "")
     return SegmentationView(record, schema, names, segments, tuple(_model_features(record)),
-                            segmenter, problem)
+                            segmenter, problem, rule)
 
 
 def load_segment_profiles(workspace: Workspace, view: SegmentationView) -> SegmentProfiles:
@@ -195,11 +210,11 @@ def profiles_from_features(view: SegmentationView, frame: pd.DataFrame) -> Segme
     """The run's profiles from its features with their ``_segment`` column (no I/O)."""
     frame = frame.copy()
     labels = frame.pop("_segment").to_numpy(dtype=np.int64)
-    return profile_segments(
+    return suppress_small_segments(profile_segments(
         frame, labels, [c for c in frame.columns if c != "customer_id"],
         kinds=view.schema.kinds,
         model_features=[f for f in view.model_features if f in frame.columns],
-    )
+    ), view.group_rule)
 
 
 def run_features(
@@ -270,7 +285,8 @@ def _names(record: RunRecord) -> dict[int, SegmentName]:
 
 
 def _segment_table(
-    workspace: Workspace, record: RunRecord, names: dict[int, SegmentName]
+    workspace: Workspace, record: RunRecord, names: dict[int, SegmentName],
+    rule: GroupSizeRule,
 ) -> pd.DataFrame:
     rows = workspace.connection.execute(
         "SELECT s.segment_id, s.size, s.share, s.description, s.profile, c.mean_confidence, "
@@ -303,7 +319,12 @@ def _segment_table(
             "top_categories": tuple(summary.get("top_categories") or ()),
             "peak_time_band": summary.get("peak_time_band"),
         })
-    return pd.DataFrame(table)
+    return rule.suppress(pd.DataFrame(table), "size", _MEMBER_FIGURES)
+
+
+_MEMBER_FIGURES = ("coverage", "mean_confidence", "confident_share", "stability",
+                   "top_categories", "peak_time_band")
+"""Columns of the segment table computed from a segment's members (blanked when small)."""
 
 
 def _number(value: Any) -> float:

@@ -144,6 +144,11 @@ def segment_section(facts: SegmentationFacts, segment: int) -> Section:
     meanings = view.schema.meanings
     name = str(row["name"])
     sentences = [str(row["description"])]
+    if bool(row.get("suppressed", False)):
+        sentences.append(f"It holds {int(row['size']):,} customers, fewer than the "
+                         f"workspace's minimum group size of {view.group_rule.k}, so no figure "
+                         "about them is shown.")
+        return Section(f"segment-{segment}", name, tuple(sentences), segment=segment)
     top = profiles.distinguishing(segment, n=3)
     if len(top):
         sentences.append("What sets it apart most: " + "; ".join(

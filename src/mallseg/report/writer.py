@@ -39,6 +39,7 @@ from mallseg.report.facts import gather_segmentation_facts
 from mallseg.report.html import render_report
 from mallseg.report.layout_sections import stored_layout
 from mallseg.report.loyalty_sections import stored_loyalty
+from mallseg.report.makeup_sections import MAKEUP_INSIGHT, makeup_section
 from mallseg.report.monitoring_sections import stored_monitoring
 from mallseg.report.sections import Section, build_sections, has_section_builder
 from mallseg.workspace import Workspace
@@ -110,6 +111,9 @@ def report_sections(
     sections = build_sections(facts)
     method = [s for s in sections if s.key == "method"]
     sections = [s for s in sections if s.key != "method"]
+    makeup = workspace.insight(facts.view.run_id, MAKEUP_INSIGHT)
+    if makeup is not None:  # the segments' make-up belongs with the segments
+        sections.append(makeup_section(makeup))
     if insights is None:
         run = facts.view.run_id
         found = (stored_loyalty(workspace, run), measure_campaigns(workspace, run),

@@ -48,8 +48,15 @@ import pandas as pd
 from mallseg.features.catalog import FEATURE_FAMILIES
 from mallseg.segment.coverage import NOT_ENOUGH_DATA, NOT_ENOUGH_DATA_LABEL, UNASSIGNED_LABEL
 from mallseg.segment.descriptions import feature_phrase, feature_text, format_value
+from mallseg.segment.group_descriptions import (
+    set_aside_description,
+    short_of_data_description,
+    small_group_text,
+    unassigned_description,
+)
 from mallseg.segment.naming_rules import DEFAULT_NAMING_RULES, NamingRules, Phrase, PhraseRole
 from mallseg.segment.personas import SegmentProfiles
+from mallseg.segment.small_groups import is_suppressed
 
 __all__ = [
     "DEFAULT_NAMING_RULES",
@@ -157,7 +164,8 @@ def name_segments(
     words = {"place": "store", **dict(vocabulary or {})}
 
     sizes = {int(r["segment"]): int(r["size"]) for _, r in profiles.summary.iterrows()}
-    named = [s for s in profiles.segments if s >= 0]
+    small = {s for s in profiles.segments if s >= 0 and is_suppressed(profiles, s)}
+    named = [s for s in profiles.segments if s >= 0 and s not in small]
     short_of_data = {s for s in named if not _enough_data(profiles, s)}
     phrase_lists = {
         s: [] if s in short_of_data else _ranked_phrases(profiles, s, active, words)
@@ -172,12 +180,15 @@ def name_segments(
     result: dict[int, SegmentName] = {}
     for seg in profiles.segments:
         if seg == -1:
-            result[seg] = SegmentName(UNASSIGNED_LABEL, _unassigned_description(profiles))
+            result[seg] = SegmentName(UNASSIGNED_LABEL, unassigned_description(profiles))
             continue
         if seg == NOT_ENOUGH_DATA:
-            result[seg] = SegmentName(NOT_ENOUGH_DATA_LABEL, _set_aside_description(profiles))
+            result[seg] = SegmentName(NOT_ENOUGH_DATA_LABEL, set_aside_description(profiles))
             continue
-        text = (_short_of_data_description(profiles, seg) if seg in short_of_data
+        if seg in small:
+            result[seg] = SegmentName(*small_group_text(profiles, seg, several=len(small) > 1))
+            continue
+        text = (short_of_data_description(profiles, seg) if seg in short_of_data
                 else _describe(profiles, seg, active, labels))
         if seg in comparisons:
             text = f"{text[:-1]}; {comparisons[seg]}."
@@ -419,29 +430,3 @@ def _describe(
     return f"{head}: " + ", ".join(
         feature_phrase(r, labels, profiles.kinds) for _, r in strong.iterrows()
     ) + "."
-
-
-def _short_of_data_description(profiles: SegmentProfiles, segment: int) -> str:
-    row = profiles.row(segment)
-    return (
-        f"{int(row['size']):,} customers ({float(row['share']):.0%}): most have no value for "
-        f"the features this segmentation uses (on average {float(row['coverage']):.0%} of "
-        "them do), so the segment says little about who they are."
-    )
-
-
-def _set_aside_description(profiles: SegmentProfiles) -> str:
-    row = profiles.row(NOT_ENOUGH_DATA)
-    return (
-        f"{int(row['size']):,} customers ({float(row['share']):.0%}) set aside: they have "
-        f"values for only {float(row['coverage']):.0%} of this segmentation's features on "
-        "average, too few to place them in a segment."
-    )
-
-
-def _unassigned_description(profiles: SegmentProfiles) -> str:
-    row = profiles.row(-1)
-    return (
-        f"{int(row['size']):,} customers ({float(row['share']):.0%}) not close enough to any "
-        "segment to be assigned."
-    )

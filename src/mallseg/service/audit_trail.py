@@ -30,13 +30,14 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+import duckdb
 import pyarrow as pa
 
 from mallseg.app.keys import touch_keys
 from mallseg.workspace import Workspace
 from mallseg.workspace.runs import utc_now
 
-__all__ = ["AuditTrail"]
+__all__ = ["ERASED_TARGET", "AuditTrail"]
 
 log = logging.getLogger(__name__)
 
@@ -101,8 +102,8 @@ class AuditTrail:
                     })
                     con.register("_audit_batch", batch)
                     try:
-                        con.execute("INSERT INTO audit_log SELECT logged_at, actor, action, "
-                                    "target, details FROM _audit_batch")
+                        con.execute(f"INSERT INTO audit_log SELECT logged_at, actor, action, "
+                                    f"{_target_sql(con)}, details FROM _audit_batch b")
                     finally:
                         con.unregister("_audit_batch")
                 if used:
@@ -134,3 +135,22 @@ class AuditTrail:
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
             self.flush()
+
+
+ERASED_TARGET = "[erased customer]"
+"""The target of an audit line that names a customer erased before the line was written."""
+
+
+def _target_sql(con: duckdb.DuckDBPyConnection) -> str:
+    """The batch's target, or :data:`ERASED_TARGET` for an id that has a tombstone.
+
+    A read of an erased customer (a lookup that now answers 404, a scoring with their id)
+    is still audited, without bringing their id back into the workspace.
+    """
+    found = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'tombstones' "
+        "AND table_schema = current_schema()").fetchall()
+    if not found[0][0]:
+        return "b.target"
+    return (f"CASE WHEN sha256(b.target) IN (SELECT digest FROM tombstones) "
+            f"THEN '{ERASED_TARGET}' ELSE b.target END")

@@ -163,7 +163,8 @@ def _run_pages(app: Any, state: ServiceState) -> _RunPages | None:
                 view = load_segmentation_view(state.workspace, record.run_id)
                 sample = run_features(state.workspace, view.run_id, sample=MAX_POINTS)
                 hours = visit_hours(state.workspace.connection, view.run_id,
-                                    view.record.reference_time)
+                                    view.record.reference_time,
+                                    min_customers=view.group_rule.k)
                 source = "visits" if state.workspace.table_count("visits") else "purchases"
             pages = _RunPages(view, project_sample(view, sample, keep_ids=True), hours, source)
             for linked in (True, False):
@@ -210,7 +211,8 @@ def _facts(pages: _RunPages, state: ServiceState) -> SegmentationFacts:
             with state.lock:
                 frame = run_features(state.workspace, view.run_id, with_segments=True)
                 stores = top_stores(state.workspace.connection, view.run_id,
-                                    view.record.reference_time)
+                                    view.record.reference_time,
+                                    min_customers=view.group_rule.k)
             pages.facts = SegmentationFacts(view, profiles_from_features(view, frame),
                                             pages.hours, pages.hours_source, stores,
                                             pages.projection)

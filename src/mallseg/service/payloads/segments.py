@@ -16,7 +16,8 @@ from pydantic import BaseModel, Field
 
 from mallseg.app.live import CustomerSegment
 
-__all__ = ["CustomerSegmentPublic", "SegmentPublic", "SegmentsPublic"]
+__all__ = ["CustomerSegmentPublic", "MakeupPublic", "MakeupRowPublic", "SegmentPublic",
+           "SegmentsPublic"]
 
 
 class SegmentPublic(BaseModel):
@@ -29,7 +30,41 @@ class SegmentPublic(BaseModel):
     description: str
     profile: dict[str, Any] = Field(
         description="Means against the population, top categories, peak time band, and "
-                    "coverage (the share of its customers the figures rest on).")
+                    "coverage (the share of its customers the figures rest on); only "
+                    "``{\"suppressed\": true}`` for a segment under the minimum group size.")
+
+
+class MakeupRowPublic(BaseModel):
+    """One segment x attribute x group of the make-up table.
+
+    Its figures are ``null`` when the cell holds fewer customers than the minimum group size.
+    """
+
+    segment: str
+    attribute: str = Field(description="``gender`` or ``age band``.")
+    group: str
+    customers: int | None
+    segment_size: int
+    share: float | None = Field(description="Share of the segment's customers in the group.")
+    population_share: float | None
+    difference_points: float | None
+
+
+class MakeupPublic(BaseModel):
+    """Each segment's make-up by gender and age band against the population.
+
+    >>> MakeupPublic(run_id="0001", rows=[], flags=[], population=10, proxy_points=20.0,
+    ...              min_segment=30).population
+    10
+    """
+
+    run_id: str
+    rows: list[MakeupRowPublic]
+    flags: list[str] = Field(description="Segments whose share of a group exceeds the "
+                                         "population's by ``proxy_points`` or more.")
+    population: int
+    proxy_points: float
+    min_segment: int
 
 
 class SegmentsPublic(BaseModel):

@@ -6,11 +6,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, status
 
+from mallseg.app.consent_makeup import makeup_for_run
 from mallseg.app.live import list_segments
 from mallseg.service.auth import ApiKeyRecord, require
 from mallseg.service.errors import ERROR_RESPONSES
 from mallseg.service.payloads.common import ErrorPublic, Page, page_parameters
-from mallseg.service.payloads.segments import SegmentPublic, SegmentsPublic
+from mallseg.service.payloads.segments import MakeupPublic, SegmentPublic, SegmentsPublic
 from mallseg.service.state import ServiceState, get_state
 from mallseg.workspace import RunNotFoundError
 
@@ -36,8 +37,17 @@ def segments(key: Reader, state: State, page: Annotated[Page, Depends(page_param
                           data=[SegmentPublic.model_validate(s) for s in found.segments])
 
 
+@router.get("/makeup")
+def makeup(key: Reader, state: State, run_id: RunQuery = None) -> MakeupPublic:
+    """Each segment's make-up by gender and age band against all the run's customers."""
+    with state.lock:
+        run = _run(state, run_id)
+        chosen, found = makeup_for_run(state.workspace, run)
+    return MakeupPublic.model_validate({"run_id": chosen, **found.to_dict()})
+
+
 @router.get("/{segment_id}")
-def segment(segment_id: Annotated[int, Path(ge=-1, le=100_000)], key: Reader, state: State,
+def segment(segment_id: Annotated[int, Path(ge=-2, le=100_000)], key: Reader, state: State,
             run_id: RunQuery = None) -> SegmentPublic:
     """One segment of the run."""
     with state.lock:
