@@ -69,7 +69,9 @@ def loyalty_shown(result: LoyaltyResult, rule: GroupSizeRule) -> LoyaltyResult:
 
 def _hidden_drivers(found: SegmentDrivers, rule: GroupSizeRule) -> SegmentDrivers:
     return SegmentDrivers(found.segment, found.customers, float("nan"), float("nan"),
-                          float("nan"), (), f"Not shown: {rule.describe()}.")
+                          float("nan"), (),
+                          f"Not shown: learned on {found.customers:,} customers of the "
+                          f"segment, fewer than the minimum group size of {rule.k}.")
 
 
 def layout_shown(result: LayoutResult, rule: GroupSizeRule) -> LayoutResult:
