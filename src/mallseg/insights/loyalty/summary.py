@@ -42,6 +42,7 @@ Examples
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
@@ -52,10 +53,11 @@ import pandas as pd
 from mallseg.core.sql_text import quote_literal
 from mallseg.features.build import fetch_frame
 from mallseg.features.reference_time import as_naive_timestamp
-from mallseg.features.sources import inspect_sources
+from mallseg.features.sources import CanonicalSources, inspect_sources
 from mallseg.insights.loyalty.value import UNIT_DAYS
 
-__all__ = ["EVENT_SOURCES", "EventSource", "EventSummary", "summarise_events"]
+__all__ = ["EVENT_SOURCES", "EventSource", "EventSummary", "summarise_events",
+           "summarise_sources"]
 
 logger = logging.getLogger(__name__)
 
@@ -159,6 +161,38 @@ def summarise_events(
     >>> s.customers[["frequency", "recency", "T", "holdout_frequency"]].values.tolist()
     [[0.0, 0.0, 14.0, 2.0]]
     """
+    return summarise_sources(lambda sql: fetch_frame(connection, sql),
+                             inspect_sources(connection), source, as_of=as_of,
+                             holdout_days=holdout_days, unit=unit)
+
+
+def summarise_sources(
+    run_query: Callable[[str], pd.DataFrame],
+    sources: CanonicalSources,
+    source: EventSource,
+    *,
+    as_of: datetime | date | None = None,
+    holdout_days: float | None = None,
+    unit: str = "days",
+) -> EventSummary:
+    """:func:`summarise_events` over ``sources``, each query answered by ``run_query``.
+
+    The summary's SQL keeps to the subset DuckDB and Spark mean the same by, so the Spark
+    engine runs it with a ``run_query`` that translates it for Spark
+    (:mod:`mallseg.distributed.dialect`). Parameters and errors are those of
+    :func:`summarise_events`.
+
+    Examples
+    --------
+    >>> import duckdb
+    >>> con = duckdb.connect()
+    >>> _ = con.execute("CREATE TABLE visits AS SELECT 'a' AS customer_id, "
+    ...                 "TIMESTAMP '2024-01-01 10:00' AS entered_at")
+    >>> summary = summarise_sources(lambda sql: fetch_frame(con, sql), inspect_sources(con),
+    ...                             "visits")
+    >>> summary.customers[["frequency", "T"]].values.tolist()
+    [[0.0, 0.4166666666666667]]
+    """
     if source not in EVENT_SOURCES:
         raise ValueError(f"source={source!r} must be one of {sorted(EVENT_SOURCES)}")
     if unit not in UNIT_DAYS:
@@ -168,20 +202,22 @@ def summarise_events(
             raise ValueError("holdout_days needs as_of: the holdout starts where it ends")
         if not holdout_days > 0:
             raise ValueError(f"holdout_days={holdout_days!r} must be a positive number of days")
-    sources = inspect_sources(connection)
     if not sources.has(source):
         raise ValueError(f"Required table {source} missing or empty: ingest {source} first")
     relation = sources.relation(source)
     time_column = EVENT_SOURCES[source]
     if as_of is None:
-        latest = connection.execute(f"SELECT max({time_column}) FROM {relation}").fetchall()
-        reference = as_naive_timestamp(latest[0][0])
+        latest: Any = run_query(f"SELECT max({time_column}) AS latest FROM {relation}"
+                                ).iloc[0, 0]
+        if isinstance(latest, pd.Timestamp):
+            latest = latest.to_pydatetime()
+        reference = as_naive_timestamp(latest)
     else:
         reference = as_naive_timestamp(as_of)
     holdout_end = None if holdout_days is None else reference + timedelta(days=holdout_days)
     sql = _summary_sql(relation, time_column, source == "transactions", reference,
                        holdout_end, UNIT_DAYS[unit])
-    frame = fetch_frame(connection, sql)
+    frame = run_query(sql)
     if frame.empty:
         raise ValueError(
             f"no {source} at or before {reference:%Y-%m-%d %H:%M}: choose a later as_of"
@@ -215,8 +251,10 @@ def _summary_sql(
         f"count(*) {calibration} - 1 AS frequency",
         f"date_diff('day', min(day) {calibration}, max(day) {calibration}) / {unit_days} "
         "AS recency",
-        f"date_diff('second', CAST(min(day) {calibration} AS TIMESTAMP), {as_of_sql}) "
-        f"/ {86_400 * unit_days} AS T",
+        # whole seconds from the first day's midnight (DuckDB's date_diff('second') on
+        # either engine: microseconds are what both count alike)
+        f"floor(date_diff('microsecond', CAST(min(day) {calibration} AS TIMESTAMP), "
+        f"{as_of_sql}) / 1000000) / {86_400 * unit_days} AS T",
     ]
     if with_spend:
         items += [
