@@ -16,9 +16,9 @@ from pyspark.sql import SparkSession
 from typer.testing import CliRunner
 
 from mallseg.app.assign import assign_file
+from mallseg.app.insights import layout_for_run
 from mallseg.cli.main import app
 from mallseg.datasets.simulate import simulate_mall
-from mallseg.insights.layout import analyse_layout
 from mallseg.workspace import Workspace
 
 from .conftest import assert_same_values
@@ -133,11 +133,11 @@ def test_assign_scores_customers_as_spark_placed_them(workspace: Path, mall: Pat
 
 
 def test_layout_of_the_run_is_the_same_on_both_engines(workspace: Path) -> None:
+    # the layout use case on DuckDB, minimum group size (10) applied, then on Spark
     with Workspace.open(workspace) as ws:
-        segments = ws.connection.sql(
-            "SELECT customer_id, segment_name FROM segment_assignments WHERE run_id = '0001'")
-        on_duckdb = {"run_id": "0001", **analyse_layout(
-            ws.connection, segments, min_customers=5, segment_col="segment_name").to_dict()}
+        on_duckdb = layout_for_run(ws, "0001", min_customers=5).to_dict()
+        ws.connection.execute("DELETE FROM insight_results WHERE kind = 'layout'")
+    assert on_duckdb["min_customers"] == 10
     done = CliRunner().invoke(app, ["--workspace", str(workspace), "layout", "--engine",
                                     "spark", "--min-customers", "5"])
     assert done.exit_code == 0, done.output

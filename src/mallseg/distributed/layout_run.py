@@ -11,6 +11,12 @@
 - a folder of canonical tables and, optionally, a segmentation's ``assignments/``
   (``customer_id`` and ``segment_name``; without it everyone is one segment).
 
+The minimum group size holds as in :func:`~mallseg.app.insights.layout_for_run`: the
+fewest customers behind an affinity cell and the fewest units behind a store pair are at
+least the workspace's ``min_group_size`` (a folder: the default,
+:data:`~mallseg.core.group_size.DEFAULT_MIN_GROUP_SIZE`), and heat maps of smaller groups
+lose their counts (:func:`~mallseg.app.small_groups.layout_shown`).
+
 Examples
 --------
 >>> import tempfile, pandas as pd
@@ -27,7 +33,10 @@ import uuid
 from dataclasses import dataclass, field
 
 from mallseg.app.insights import LayoutInsight
+from mallseg.app.small_groups import layout_shown
+from mallseg.core.group_size import DEFAULT_RULE, GroupSizeRule
 from mallseg.core.sql_text import quote_literal
+from mallseg.data.consent_settings import group_size_rule
 from mallseg.distributed.export import export_canonical_tables
 from mallseg.distributed.layout import layout_with_spark
 from mallseg.distributed.run import EXPORT_FOLDER, spark_master_name
@@ -96,12 +105,12 @@ def layout_on_spark(
         :class:`~mallseg.distributed.session.SparkUnavailableError` when a local session
         is needed and Java is missing.
     """
-    settings = LayoutSettings(min_customers=request.min_customers)
     if request.inputs is not None:
         spark = open_spark_session(remote=request.remote, master=request.master)
-        result = layout_with_spark(spark, request.inputs, request.segments, settings=settings)
-        return SparkLayoutOutcome(result, None, request.inputs, request.segments,
-                                  request.remote or spark_master_name(spark))
+        result = layout_with_spark(spark, request.inputs, request.segments,
+                                   settings=_settings(request, DEFAULT_RULE))
+        return SparkLayoutOutcome(layout_shown(result, DEFAULT_RULE), None, request.inputs,
+                                  request.segments, request.remote or spark_master_name(spark))
     if request.segments is not None:
         raise ValueError("--segments names the segments of a folder of tables: give the "
                          "folder with --inputs, or use --run for a workspace run")
@@ -109,6 +118,7 @@ def layout_on_spark(
         raise ValueError("nothing to analyse: give the folder of canonical tables (--inputs) "
                          "or a workspace")
     record = workspace.get_run(request.run_id, "segment")
+    rule = group_size_rule(workspace.connection)
     inputs = workspace.exports_folder / EXPORT_FOLDER
     export_canonical_tables(workspace, inputs)
     segments = workspace.exports_folder / f"spark-segments-{uuid.uuid4().hex[:12]}.parquet"
@@ -117,7 +127,8 @@ def layout_on_spark(
         f"{quote_literal(record.run_id)}) TO {quote_literal(str(segments))} (FORMAT PARQUET)")
     try:
         spark = open_spark_session(remote=request.remote, master=request.master)
-        result = layout_with_spark(spark, str(inputs), str(segments), settings=settings)
+        result = layout_shown(layout_with_spark(spark, str(inputs), str(segments),
+                                                settings=_settings(request, rule)), rule)
     finally:
         segments.unlink(missing_ok=True)
     if result.message is None:
@@ -127,3 +138,8 @@ def layout_on_spark(
     return SparkLayoutOutcome(result, record.run_id, str(inputs), None,
                               request.remote or spark_master_name(spark))
 
+
+
+def _settings(request: SparkLayoutRequest, rule: GroupSizeRule) -> LayoutSettings:
+    return LayoutSettings(min_customers=rule.at_least(request.min_customers),
+                          min_together=rule.at_least(LayoutSettings().min_together))
