@@ -8,22 +8,27 @@ for one machine.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
+from pyspark.sql import SparkSession
 from sklearn.metrics import adjusted_rand_score
 
 from mallseg.app.segment import model_kinds
+from mallseg.core.group_size import GroupSizeRule
 from mallseg.distributed.collect import collect_pandas
 from mallseg.distributed.features import SparkFeatureBuild
 from mallseg.distributed.profiles import sample_customers, with_exact_sizes
-from mallseg.distributed.segment import SparkSegmentation
+from mallseg.distributed.segment import SparkSegmentation, segment_with_spark
 from mallseg.features.build import FeatureBuild
 from mallseg.features.lenses import resolve_lens
 from mallseg.segment.coverage import NOT_ENOUGH_DATA
 from mallseg.segment.naming import name_segments
 from mallseg.segment.personas import profile_segments
 from mallseg.segment.selection import select_segmentation
+from mallseg.segment.small_groups import SMALL_GROUP_NAME
 
 from .conftest import SIM_CUSTOMERS, SIM_LENS, SIM_PERSONAS, SIM_SAMPLE
 
@@ -108,3 +113,24 @@ def test_result_is_plain_json(on_spark: SparkSegmentation) -> None:
     assert len(payload["kmeans"]["centers"]) == K
     assert set(payload["preprocessing"]) == set(on_spark.features)
     assert payload["profiled_customers"] == SAMPLE
+
+
+def test_a_segment_under_the_minimum_group_size_keeps_its_size_not_its_figures(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    pd.DataFrame({
+        "customer_id": [f"c{i}" for i in range(40)],
+        "annual_income": [20.0 + i % 5 for i in range(20)] + [90.0 + i % 3 for i in range(15)]
+        + [150.0] * 5,
+        "spending_score": [80.0 - i % 7 for i in range(20)] + [15.0 + i % 4 for i in range(15)]
+        + [95.0] * 5,
+    }).to_parquet(tmp_path / "customers.parquet")
+    result = segment_with_spark(str(tmp_path), spark=spark, k=3, n_init=1,
+                                group_size=GroupSizeRule(10))
+    assert sorted(result.sizes.values()) == [5, 15, 20]
+    small = next(s for s, size in result.sizes.items() if size == 5)
+    table = result.segment_table().set_index("segment")
+    assert table.loc[small, "suppressed"] and table.loc[small, "name"] == SMALL_GROUP_NAME
+    assert not table.drop(index=small)["suppressed"].any()
+    row = result.profiles.summary.set_index("segment").loc[small]
+    assert row["size"] == 5 and pd.isna(row["mean_annual_income"])

@@ -52,7 +52,8 @@ from typing import Literal
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as sf
 
-from mallseg.data.consent_settings import sensitive_features_enabled
+from mallseg.core.group_size import DEFAULT_RULE
+from mallseg.data.consent_settings import group_size_rule, sensitive_features_enabled
 from mallseg.distributed.export import export_canonical_tables
 from mallseg.distributed.features import SparkFeatureBuild, build_spark_features
 from mallseg.distributed.record import record_spark_run
@@ -181,8 +182,9 @@ def segment_on_spark(
         build = build_spark_features(spark, inputs, as_of=request.as_of)
         if not sensitive_features_enabled(workspace.connection):
             lens = _without_sensitive(build, lens)
+    rule = group_size_rule(workspace.connection) if workspace is not None else DEFAULT_RULE
     result = segment_with_spark(
-        build, spark=spark, k=request.k, lens=lens,
+        build, spark=spark, k=request.k, lens=lens, group_size=rule,
         as_of=None if isinstance(build, SparkFeatureBuild) else request.as_of,
         seed=request.seed, n_init=request.n_init,
         sample_size=request.sample_size, n_resamples=request.n_resamples,
@@ -219,6 +221,7 @@ def _record(workspace: Workspace, result: SparkSegmentation, assignments: str,
             "as_of": str(request.as_of) if request.as_of is not None else None,
             "master": master, "sensitive_features":
                 "on" if sensitive_features_enabled(workspace.connection) else "off",
+            "min_group_size": group_size_rule(workspace.connection).k,
         }
         return record_spark_run(workspace, result, assignments_path=assignments,
                                 features_path=features, parameters=parameters, actor=actor)

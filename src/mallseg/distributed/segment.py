@@ -14,7 +14,10 @@
    k-means finds on the sample, and MLlib refines them over every customer
    (:mod:`mallseg.distributed.clustering`); every customer is assigned in Spark;
 4. the sample's segments are profiled and named with the project's own functions, sizes
-   and shares over every customer.
+   and shares over every customer; a segment of fewer customers than the minimum group
+   size (``group_size``) keeps its size and loses every figure of its members, and is named
+   a small group, as on DuckDB (:mod:`mallseg.segment.small_groups`); with ``k="auto"``
+   no candidate with such a segment is chosen.
 
 Customers with values for fewer than ``min_coverage`` of the features used are set aside
 as "Not enough data" (label ``-2``, :mod:`mallseg.segment.coverage`), as the DuckDB engine
@@ -60,6 +63,7 @@ from pyspark.sql import functions as sf
 from pyspark.sql import types as st
 
 from mallseg.app.segment import model_kinds
+from mallseg.core.group_size import DEFAULT_RULE, GroupSizeRule
 from mallseg.distributed.clustering import SparkKMeansFit, fit_spark_kmeans, sample_centers
 from mallseg.distributed.collect import collect_pandas
 from mallseg.distributed.features import SparkFeatureBuild, build_spark_features
@@ -73,6 +77,7 @@ from mallseg.segment.naming import SegmentName, name_segments
 from mallseg.segment.personas import SegmentProfiles, profile_segments
 from mallseg.segment.selection import SelectionResult, select_segmentation
 from mallseg.segment.selection.informative import drop_uninformative
+from mallseg.segment.small_groups import is_suppressed, suppress_small_segments
 
 __all__ = ["SparkSegmentation", "segment_with_spark"]
 
@@ -81,8 +86,8 @@ logger = logging.getLogger(__name__)
 DEFAULT_SAMPLE_SIZE = 50_000
 """Customers brought back for the feature check, the choice of k and the profiles."""
 
-MIN_SEGMENT_SIZE = 10
-"""Fewest customers in a segment (the DuckDB engine's default ``min_segment_size``)."""
+MIN_SEGMENT_SIZE = DEFAULT_RULE.k
+"""Fewest customers in a segment by default (the default minimum group size)."""
 
 
 @dataclass(frozen=True)
@@ -146,10 +151,15 @@ class SparkSegmentation:
         return sizes
 
     def segment_table(self) -> pd.DataFrame:
-        """One row per segment: ``segment``, ``name``, ``size``, ``share``, ``description``."""
+        """One row per segment: its id, name, size, share, description and whether it is suppressed.
+
+        A suppressed segment is too small to be described by its members (the minimum
+        group size).
+        """
         rows = [
             {"segment": s, "name": self.names[s].name, "size": size,
-             "share": size / self.n_customers, "description": self.names[s].description}
+             "share": size / self.n_customers, "description": self.names[s].description,
+             "suppressed": is_suppressed(self.profiles, s)}
             for s, size in self.sizes.items()
         ]
         return pd.DataFrame(rows)
@@ -191,6 +201,7 @@ def segment_with_spark(
     n_resamples: int = 10,
     naming_rules: dict[str, Any] | None = None,
     min_coverage: float = DEFAULT_MIN_COVERAGE,
+    group_size: GroupSizeRule = DEFAULT_RULE,
 ) -> SparkSegmentation:
     """Build features, segment with MLlib k-means, and profile and name the segments.
 
@@ -223,6 +234,9 @@ def segment_with_spark(
     min_coverage:
         Share of the features a customer needs values for to be placed in a segment
         (the others are "Not enough data"); 0 places everyone.
+    group_size:
+        The minimum group size (a workspace's ``min_group_size``): fewest customers in a
+        segment chosen with ``k="auto"``, and in a segment described by its members.
 
     Raises
     ------
@@ -262,7 +276,7 @@ def segment_with_spark(
         selection = select_segmentation(
             sample, features, algorithms=("kmeans",), k_values="auto",
             n_resamples=n_resamples, feature_kinds=kinds, random_state=seed,
-            min_coverage=min_coverage, min_segment_size=MIN_SEGMENT_SIZE,
+            min_coverage=min_coverage, min_segment_size=group_size.k,
         )
         n_segments = selection.chosen.k
         features, dropped = list(selection.features), dict(selection.dropped_features)
@@ -275,7 +289,7 @@ def segment_with_spark(
     enough = _enough_data(frame, features, min_coverage)
     n_total = frame.count()
     n_set_aside = frame.filter(~enough).count() if min_coverage > 0 else 0
-    if n_total - n_set_aside < 2 * MIN_SEGMENT_SIZE:
+    if n_total - n_set_aside < 2 * group_size.k:
         # too few customers with data to segment them alone: nobody is set aside
         enough, n_set_aside, min_coverage = sf.lit(True), 0, 0.0
     placed = frame.filter(enough) if n_set_aside else frame
@@ -301,11 +315,11 @@ def segment_with_spark(
     sizes = dict(enumerate(kmeans.sizes))
     if n_set_aside:
         sizes[NOT_ENOUGH_DATA] = n_set_aside
-    profiles = with_exact_sizes(
+    profiles = suppress_small_segments(with_exact_sizes(
         profile_segments(sample, labels, [c for c in sample.columns if c != "customer_id"],
                          kinds=schema.kinds, model_features=features),
         sizes,
-    )
+    ), group_size)
     names = name_segments(profiles, rules=naming_rules, labels=schema.labels,
                           vocabulary=schema.vocabulary)
     sampled.unpersist()
