@@ -115,3 +115,27 @@ def test_an_unusable_setting_stops_the_open_with_one_line_naming_it(
     assert expected in message
     assert "\n" not in message
     assert message.startswith(f"workspace {(tmp_path / 'ws').resolve()}: ")
+
+
+def _cached_table_bytes(ws: Workspace) -> int:
+    row = ws.connection.execute(
+        "SELECT sum(memory_usage_bytes) FROM duckdb_memory() WHERE tag = 'BASE_TABLE'"
+    ).fetchone()
+    return int(row[0] or 0) if row else 0
+
+
+def test_releasing_memory_drops_the_cached_table_blocks_and_keeps_the_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(MEMORY_LIMIT_ENV_VAR, "1GiB")
+    with Workspace.open(tmp_path / "ws") as ws:
+        ws.connection.execute("CREATE TABLE events AS SELECT range AS a, hash(range) AS b "
+                              "FROM range(20000000)")
+        ws.connection.execute("CHECKPOINT")
+        ws.connection.execute("SELECT sum(a), max(b) FROM events").fetchall()
+        assert _cached_table_bytes(ws) > 150 * 1024**2  # 160 MB of hashes read
+        ws.release_memory()
+        assert _cached_table_bytes(ws) <= 64 * 1024**2  # the lowest limit set for a moment
+        assert _setting(ws, "memory_limit") == "1.0 GiB"
+        total = ws.connection.execute("SELECT sum(a) FROM events").fetchone()
+        assert total == (sum(range(20_000_000)),)

@@ -209,6 +209,7 @@ def segment_customers(
     started = time.perf_counter()
     report("features", 0.0)
     build = build_features(workspace.connection, as_of=request.as_of)
+    workspace.release_memory()
     frame, schema = build.frame, build.schema
     seconds["features"] = time.perf_counter() - started
     report("features", 1.0)

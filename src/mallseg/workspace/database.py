@@ -36,6 +36,7 @@ from mallseg.workspace.limits import (
     LimitError,
     apply_limits,
     connection_limits,
+    release_cache,
     remove_process_temp,
     remove_stale_temp,
 )
@@ -196,6 +197,14 @@ class Workspace:
             "SELECT value FROM workspace_meta WHERE key = 'schema_version'"
         ).fetchall()), None)
         return int(row[0]) if row else 0
+
+    def release_memory(self) -> None:
+        """Let DuckDB drop the table blocks it keeps cached, before Python needs the room.
+
+        Called between a step's SQL and its in-memory work (model selection after the
+        features), so that the step's peak is the larger of the two, not their sum.
+        """
+        release_cache(self.connection, self.limits or connection_limits())
 
     # -- context manager -------------------------------------------------------------------
     def close(self) -> None:

@@ -46,6 +46,7 @@ __all__ = [
     "LimitError",
     "apply_limits",
     "connection_limits",
+    "release_cache",
     "remove_process_temp",
     "remove_stale_temp",
 ]
@@ -150,6 +151,25 @@ def apply_limits(con: duckdb.DuckDBPyConnection, limits: ConnectionLimits) -> No
         except OSError:  # a workspace read from a folder this user cannot write
             return
         con.execute(f"SET temp_directory = {quote_literal(str(limits.temp_directory))}")
+
+
+def release_cache(con: duckdb.DuckDBPyConnection, limits: ConnectionLimits) -> None:
+    """Evict the table blocks DuckDB keeps cached after a query, up to its memory limit.
+
+    DuckDB keeps what it read in memory until the limit is reached; a step that then
+    builds large frames in Python (features of every customer, then model selection)
+    would hold both. Lowering the limit for a moment makes DuckDB write out or drop what
+    it can; the limit is then set back. What cannot be freed stays (no error).
+
+    >>> con = duckdb.connect()
+    >>> release_cache(con, ConnectionLimits("1GiB", 1))
+    >>> con.execute("SELECT current_setting('memory_limit')").fetchone()
+    ('1.0 GiB',)
+    """
+    # blocks in use: DuckDB refuses the lower limit, having freed what it could
+    with contextlib.suppress(duckdb.Error):
+        con.execute(f"SET memory_limit = '{MINIMUM_MEMORY_LIMIT_BYTES}B'")
+    con.execute(f"SET memory_limit = {quote_literal(limits.memory_limit)}")
 
 
 def remove_stale_temp(folder: Path) -> list[Path]:
