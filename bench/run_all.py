@@ -15,9 +15,9 @@ HERE = Path(__file__).parent
 COMMANDS: dict[str, list[str]] = {
     "simulate": ["bench_simulate.py", "--customers", "100000", "1000000", "--days", "1250",
                  "--chunk", "50000", "--write"],
-    "ingest": ["bench_ingest.py", "--rows", "1000000", "--repeats", "3", "--write"],
-    "features": ["bench_features.py", "--transactions", "1000000", "10000000", "--repeats",
-                 "3", "--write"],
+    "ingest": ["bench_ingest.py", "--customers", "1000000", "--days", "1250", "--write"],
+    "features": ["bench_features.py", "--customers", "100000", "1000000", "--days", "1250",
+                 "--repeats", "3", "1", "--write"],
     "selection": ["bench_selection.py", "--customers", "1000000", "--baseline-rows", "20000",
                   "--repeats", "3", "--write"],
     "end_to_end": ["bench_steps.py", "--customers", "1000000", "--days", "1250",

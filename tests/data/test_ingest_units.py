@@ -177,3 +177,45 @@ def test_empty_and_mistyped_parquet_parts(tmp_path: Path) -> None:
             ingest_file(ws, "customers", mixed)
         assert ws.table_count("customers") == 0
         assert ws.table_count("ingest_log") == 0
+
+
+@pytest.mark.usefixtures("small_blocks")
+def test_parquet_parts_split_into_units_match_one_unit(tmp_path: Path) -> None:
+    """Parts read range by range: a repeated id is caught whichever unit or part it is in."""
+    parts = tmp_path / "transactions"
+    parts.mkdir()
+    ids = [f"T{i}" for i in range(7)] + ["T2"]  # T2 again, in the second part
+    for n, chunk in enumerate((ids[:5], ids[5:])):
+        pd.DataFrame({"transaction_id": chunk, "customer_id": ["A"] * len(chunk),
+                      "purchased_at": ["2026-01-01 10:00"] * len(chunk),
+                      "amount": [5.0] * len(chunk)}).to_parquet(parts / f"part-{n}.parquet")
+    customers = tmp_path / "customers.csv"
+    customers.write_text("customer_id\nA\n")
+    files = {"customers": customers, "transactions": parts}
+    one_unit = load(tmp_path / "a", files, unit_rows=1_000)
+    tiny_units = load(tmp_path / "b", files, unit_rows=2)
+    assert tiny_units == one_unit
+    assert ("transactions", 3, "duplicate transaction_id 'T2' (first at row 3)") in (
+        one_unit["quarantine"])
+
+
+def test_every_committed_unit_is_reported(tmp_path: Path) -> None:
+    from mallseg.data.ingest_state import UnitProgress
+
+    path = tmp_path / "customers.parquet"
+    pd.DataFrame({"customer_id": [f"C{i}" for i in range(25)]}).to_parquet(path)
+    seen: list[UnitProgress] = []
+    stages: list[tuple[str, float]] = []
+    original = staging.DECISION_ROWS
+    staging.DECISION_ROWS = 1
+    try:
+        with Workspace.open(tmp_path / "ws") as ws:
+            report = ingest_file(ws, "customers", path, unit_rows=10, on_unit=seen.append,
+                                 progress=lambda stage, fraction: stages.append((stage, fraction)))
+    finally:
+        staging.DECISION_ROWS = original
+    assert [(p.units_done, p.rows_done) for p in seen] == [(1, 10), (2, 20), (3, 25)]
+    assert [round(p.fraction, 2) for p in seen] == [0.4, 0.8, 1.0]
+    assert seen[-1].sentence() == "25 rows, 3 units"
+    assert report.rows_read == seen[-1].rows_done
+    assert [f for s, f in stages if s == "load"][-1] == 1.0

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Protocol
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
-__all__ = ["console", "error_console", "escape", "fail", "stage_progress"]
+__all__ = ["StageUpdate", "console", "error_console", "escape", "fail", "stage_progress"]
 
 console = Console(soft_wrap=True)
 error_console = Console(stderr=True)
@@ -22,11 +23,22 @@ def fail(message: str, code: int = 2) -> typer.Exit:
     return typer.Exit(code)
 
 
+class StageUpdate(Protocol):
+    """``update(stage, fraction)``, with an optional ``detail`` shown beside the stage."""
+
+    def __call__(self, stage: str, fraction: float, detail: str = "") -> None:
+        """Move the bar of ``stage`` to ``fraction`` (0-1)."""
+
+
+def _no_update(stage: str, fraction: float, detail: str = "") -> None:
+    return None
+
+
 @contextmanager
-def stage_progress(title: str) -> Iterator[Callable[[str, float], None]]:
+def stage_progress(title: str) -> Iterator[StageUpdate]:
     """A progress display with one bar per stage; yields ``update(stage, fraction)``."""
     if not error_console.is_terminal:
-        yield lambda stage, fraction: None
+        yield _no_update
         return
     from rich.progress import (
         BarColumn,
@@ -47,9 +59,10 @@ def stage_progress(title: str) -> Iterator[Callable[[str, float], None]]:
     ) as progress:
         tasks: dict[str, TaskID] = {}
 
-        def update(stage: str, fraction: float) -> None:
+        def update(stage: str, fraction: float, detail: str = "") -> None:
             if stage not in tasks:
                 tasks[stage] = progress.add_task(f"{title}: {stage}", total=1.0)
-            progress.update(tasks[stage], completed=fraction)
+            described = f"{title}: {stage} ({detail})" if detail else None
+            progress.update(tasks[stage], completed=fraction, description=described)
 
         yield update

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from mallseg.cli.console import console, escape, fail, stage_progress
+from mallseg.cli.console import StageUpdate, console, escape, fail, stage_progress
 from mallseg.cli.render import print_ingest_report, print_status
 from mallseg.cli.state import WorkspaceOption, open_workspace, workspace_path
 
 if TYPE_CHECKING:
-    from mallseg.data.ingest import IngestReport
+    from mallseg.data.ingest import IngestReport, UnitProgress
     from mallseg.workspace import Workspace
 
 __all__ = ["register"]
@@ -136,8 +137,8 @@ def _ingest_folder(ws: Workspace, folder: Path, options: dict[str, Any]) -> list
     reports = []
     for item in prepared:
         with stage_progress(f"ingest {item.table.name}") as update:
-            reports.append(ingest_module.load_prepared(ws, item, progress=update,
-                                                       **load_options))
+            reports.append(ingest_module.load_prepared(
+                ws, item, progress=update, **load_options, on_unit=_units_shown(update)))
     return reports
 
 
@@ -145,7 +146,15 @@ def _ingest_one(ws: Workspace, table: str, path: Path, options: dict[str, Any]) 
     from mallseg.data.ingest import ingest_file
 
     with stage_progress(f"ingest {table}") as update:
-        return ingest_file(ws, table, path, progress=update, **options)
+        return ingest_file(ws, table, path, progress=update, **options,
+                           on_unit=_units_shown(update))
+
+
+def _units_shown(update: StageUpdate) -> Callable[[UnitProgress], None]:
+    """Show the rows and units an ingest has committed beside its load bar."""
+    def show(done: UnitProgress) -> None:
+        update("load", done.fraction, done.sentence())
+    return show
 
 
 def simulate(

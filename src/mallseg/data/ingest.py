@@ -32,19 +32,14 @@ from __future__ import annotations
 import functools
 import logging
 import uuid
-from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import TypeVar
 
 import duckdb
 
-from mallseg.core.pseudonyms import PseudonymKey
-from mallseg.core.schema import Table
 from mallseg.data.attribute_store import upsert_catalog
-from mallseg.data.attributes import AttributePlan, plan_customer_attributes, store_unit_attributes
+from mallseg.data.attributes import plan_customer_attributes, store_unit_attributes
 from mallseg.data.errors import IngestError
 from mallseg.data.event_attributes import (
     EVENT_TABLES,
@@ -54,15 +49,24 @@ from mallseg.data.event_attributes import (
     plan_event_attributes,
 )
 from mallseg.data.folder import FolderScan, find_table_sources, scan_table_folder
-from mallseg.data.ingest_log import LoggedCounts, log_ingest, now
+from mallseg.data.ingest_log import log_ingest, now
 from mallseg.data.ingest_pseudonyms import (
     ERASED_REASON,
+    PSEUDONYM_TABLE,
     IdMap,
+    add_unit_pseudonyms,
+    drop_pseudonym_table,
     ingest_key,
     keep_erased_out,
-    pseudonymise_typed,
 )
 from mallseg.data.ingest_report import IngestReport
+from mallseg.data.ingest_state import (
+    IngestState,
+    UnitCallback,
+    UnitProgress,
+    build_report,
+    logged_counts,
+)
 from mallseg.data.ingest_units import (
     log_committed_units,
     supersede_earlier_quarantine,
@@ -71,13 +75,13 @@ from mallseg.data.ingest_units import (
 from mallseg.data.keys import assign_keys, create_key_tables, drop_key_tables
 from mallseg.data.merge import merge_valid_rows
 from mallseg.data.prepare import PreparedIngest, prepare_ingest
-from mallseg.data.quarantine import quarantine_unit, replace_earlier_quarantine, top_reasons
+from mallseg.data.quarantine import quarantine_unit, replace_earlier_quarantine
 from mallseg.data.readers import stage_units
 from mallseg.data.references import check_references
 from mallseg.data.row_checks import check_typed_rows
 from mallseg.data.staging import TYPED_TABLE, StagedUnit
-from mallseg.data.typing_plan import staged_types, typing_statement
-from mallseg.data.value_warnings import count_value_warnings, warning_sentences
+from mallseg.data.typing_plan import staged_types, typed_value, typing_statement
+from mallseg.data.value_warnings import count_value_warnings
 from mallseg.workspace import Workspace
 
 __all__ = [
@@ -85,6 +89,8 @@ __all__ = [
     "IngestReport",
     "PreparedIngest",
     "StageCallback",
+    "UnitCallback",
+    "UnitProgress",
     "find_table_sources",
     "ingest_file",
     "load_prepared",
@@ -115,6 +121,7 @@ def ingest_file(
     value_map: Mapping[str, Mapping[str, str]] | None = None,
     spend_columns: Sequence[str] | None = None,
     keep_id_map: str | Path | None = None,
+    on_unit: UnitCallback | None = None,
 ) -> IngestReport:
     r"""Validate and load ``path`` into canonical table ``table_name``.
 
@@ -136,7 +143,8 @@ def ingest_file(
         bare rows (id only) instead of quarantining those rows. Meant for transaction
         exports that come without a customer table.
     progress:
-        Called as work advances.
+        Called as work advances: ``("read", fraction)`` while rows are staged,
+        ``("load", fraction)`` after each committed unit.
     unit_rows:
         Rows typed, checked and merged at a time; bounds memory on large files (default
         ``$MALLSEG_UNIT_ROWS``, else :data:`~mallseg.data.staging.UNIT_ROWS`). Each unit is
@@ -151,6 +159,9 @@ def ingest_file(
         A CSV file outside the workspace folder where the pairs (raw id, pseudonym) of
         this file's customers are appended, for an operator who must map back; without
         it, the mapping back is kept nowhere (see :mod:`mallseg.data.ingest_pseudonyms`).
+    on_unit:
+        Called after each committed unit with the rows and units done so far
+        (:class:`~mallseg.data.ingest_state.UnitProgress`).
 
     Raises
     ------
@@ -176,39 +187,8 @@ def ingest_file(
                               delimiter=delimiter, sheet=sheet, value_map=value_map,
                               spend_columns=spend_columns)
     return load_prepared(workspace, prepared, register_unknown=register_unknown,
-                         progress=progress, unit_rows=unit_rows, keep_id_map=keep_id_map)
-
-
-@dataclass
-class _IngestState:
-    """Running totals and decisions of one ingest across its units."""
-
-    prepared: PreparedIngest
-    ingest_id: str
-    started: datetime
-    register_unknown: bool
-    notes: list[str]
-    key: PseudonymKey | None = None
-    id_map: IdMap | None = None
-    plan: str | None = None
-    attributes: AttributePlan = field(default_factory=AttributePlan)
-    kept: list[str] = field(default_factory=list)
-    rows_read: int = 0
-    committed_units: int = 0
-    counts: Counter[str] = field(default_factory=Counter)
-    registered: Counter[str] = field(default_factory=Counter)
-    unknown_references: Counter[str] = field(default_factory=Counter)
-    warning_counts: Counter[str] = field(default_factory=Counter)
-    unreadable: Counter[str] = field(default_factory=Counter)
-    digest: str = ""
-
-    @property
-    def table(self) -> Table:
-        return self.prepared.table
-
-    @property
-    def mapped(self) -> dict[str, str]:
-        return self.prepared.mapping.canonical_to_source
+                         progress=progress, unit_rows=unit_rows, keep_id_map=keep_id_map,
+                         on_unit=on_unit)
 
 
 def load_prepared(
@@ -219,6 +199,7 @@ def load_prepared(
     progress: StageCallback | None = None,
     unit_rows: int | None = None,
     keep_id_map: str | Path | None = None,
+    on_unit: UnitCallback | None = None,
 ) -> IngestReport:
     r"""Load a prepared source unit by unit; see :func:`ingest_file`.
 
@@ -239,24 +220,34 @@ def load_prepared(
     con = workspace.connection
     started = now()
     ingest_id = f"ingest-{started.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
-    state = _IngestState(prepared=prepared, ingest_id=ingest_id, started=started,
+    state = IngestState(prepared=prepared, ingest_id=ingest_id, started=started,
                          register_unknown=register_unknown, notes=list(source.notes))
     if "customer_id" in prepared.table.column_names:
         state.key = ingest_key(workspace)
         if state.key is not None and keep_id_map is not None:
             state.id_map = IdMap(keep_id_map, workspace_folder=workspace.folder)
 
-    def stage_progress(name: str) -> Callable[[float], None]:
-        return lambda fraction: progress(name, fraction) if progress else None
+    read = [0.0]  # the share of the source staged so far
+
+    def reading(fraction: float) -> None:
+        read[0] = fraction
+        if progress:
+            progress("read", fraction)
 
     try:
+        state.fresh_table = not con.execute(
+            f"SELECT EXISTS (SELECT 1 FROM {prepared.table.name})").fetchall()[0][0]
         state.digest = digest = source.content_sha256()
         for unit in stage_units(con, source, unit_rows=unit_rows_setting(unit_rows),
-                                progress=stage_progress("read")):
+                                progress=reading):
             if not unit.rows_read:
                 continue  # a sheet of blank rows, a Parquet file without rows
             _in_transaction(con, functools.partial(_process_unit, con, state, unit))
             state.committed_units += 1
+            if progress:
+                progress("load", read[0])
+            if on_unit:
+                on_unit(UnitProgress(state.committed_units, state.rows_read, read[0]))
         if state.rows_read == 0:
             raise IngestError(f"{source.label}: no data rows below the header")
         report = _in_transaction(con, lambda: _finish(workspace, state, digest))
@@ -274,6 +265,7 @@ def load_prepared(
         con.execute(f"DROP TABLE IF EXISTS {TYPED_TABLE}")
         drop_key_tables(con)
         drop_event_tables(con)
+        drop_pseudonym_table(con)
     if progress:
         progress("load", 1.0)
     return report
@@ -291,7 +283,7 @@ def _in_transaction(con: duckdb.DuckDBPyConnection, work: Callable[[], T]) -> T:
     return result
 
 
-def _decide(con: duckdb.DuckDBPyConnection, state: _IngestState) -> None:
+def _decide(con: duckdb.DuckDBPyConnection, state: IngestState) -> None:
     """Take the file's decisions from its first unit: typing, keys, attributes."""
     prepared, table, mapping = state.prepared, state.table, state.prepared.mapping
     source = prepared.source
@@ -307,25 +299,31 @@ def _decide(con: duckdb.DuckDBPyConnection, state: _IngestState) -> None:
             now=state.started)
     nul_columns = ([c for c in source.columns if types.get(c) == "VARCHAR"]
                    if source.nul_line is not None else [])
+    if state.key is not None:
+        id_source = state.mapped["customer_id"]
+        state.id_sql = typed_value(
+            con, table.column("customer_id"), id_source, types.get(id_source, "VARCHAR"),
+            values=prepared.value_map.get("customer_id"), notes=[], now=state.started).value
     state.plan = typing_statement(
         con, table, mapping, value_map=prepared.value_map, notes=state.notes,
         now=state.started, nul_columns=nul_columns,
         first_column=source.columns[0] if source.columns else None,
-        extra_columns=state.attributes.typed_columns())
+        extra_columns=state.attributes.typed_columns(),
+        pseudonyms=PSEUDONYM_TABLE if state.key is not None else None)
     create_key_tables(con, table, state.mapped)
     upsert_catalog(con, state.attributes.specs, state.ingest_id, state.started)
     state.kept = [*state.mapped.values(), *state.attributes.kept_sources]
 
 
-def _process_unit(con: duckdb.DuckDBPyConnection, state: _IngestState, unit: StagedUnit) -> None:
+def _process_unit(con: duckdb.DuckDBPyConnection, state: IngestState, unit: StagedUnit) -> None:
     """Type, check, merge and quarantine the rows now in the staging table."""
     table = state.table
     if state.plan is None:
         _decide(con, state)
     assert state.plan is not None
+    if state.key is not None and state.id_sql is not None:
+        add_unit_pseudonyms(con, state.key, state.id_sql, state.id_map)
     con.execute(state.plan)
-    if state.key is not None:
-        pseudonymise_typed(con, state.key, state.id_map)
     if "customer_id" in state.mapped:
         state.counts["erased"] += keep_erased_out(con)
     check_typed_rows(con, table, state.mapped)
@@ -334,7 +332,8 @@ def _process_unit(con: duckdb.DuckDBPyConnection, state: _IngestState, unit: Sta
                      mapped=state.mapped)
     assign_keys(con, table, state.mapped)
     count_value_warnings(con, table, state.mapped, state.warning_counts)
-    state.counts.update(merge_valid_rows(con, table, state.mapped, state.ingest_id))
+    state.counts.update(merge_valid_rows(con, table, state.mapped, state.ingest_id,
+                                         fresh_table=state.fresh_table))
     supersede_earlier_quarantine(
         con, table.name, state.ingest_id, state.digest, state.prepared.source.label,
         [(r.source_file, r.line) for r in unit.parse_rejects])
@@ -348,11 +347,11 @@ def _process_unit(con: duckdb.DuckDBPyConnection, state: _IngestState, unit: Sta
         accumulate_event_values(con, state.attributes)
     state.rows_read += unit.rows_read
     counts = state.counts
-    log_committed_units(con, _logged(state, counts["new"] + counts["updated"]
+    log_committed_units(con, logged_counts(state, counts["new"] + counts["updated"]
                                      + counts["unchanged"]), state.started, state.digest)
 
 
-def _finish(workspace: Workspace, state: _IngestState, digest: str) -> IngestReport:
+def _finish(workspace: Workspace, state: IngestState, digest: str) -> IngestReport:
     con = workspace.connection
     counts = state.counts
     rows_loaded = counts["new"] + counts["updated"] + counts["unchanged"]
@@ -380,61 +379,18 @@ def _finish(workspace: Workspace, state: _IngestState, digest: str) -> IngestRep
                      "their rows in this file (where all of them agree)")
     replace_earlier_quarantine(con, state.table.name, state.ingest_id, digest,
                                state.prepared.source.label)
-    report = _report(con, state, rows_loaded, notes, filled)
+    report = build_report(con, state, rows_loaded, notes, filled)
     log.info("%s: %s read, %s loaded, %s quarantined; %s attributes kept, %s columns set aside",
              report.source, report.rows_read, report.rows_loaded, report.rows_quarantined,
              len(report.attributes), len(report.set_aside))
-    log_ingest(workspace, _logged(state, rows_loaded), digest, report.mapping, state.started,
-               status="complete", registered=report.registered)
+    log_ingest(workspace, logged_counts(state, rows_loaded), digest, report.mapping,
+               state.started, status="complete", registered=report.registered)
     return report
 
 
-def _report(
-    con: duckdb.DuckDBPyConnection, state: _IngestState, rows_loaded: int, notes: list[str],
-    filled: dict[str, int],
-) -> IngestReport:
-    mapping, plan, counts = state.prepared.mapping, state.attributes, state.counts
-    specs = {s.attribute: s for s in plan.specs}
-    set_aside = {**mapping.pii_reasons, **plan.personal, **plan.set_aside}
-    warnings = warning_sentences(state.warning_counts) + [
-        specs[name].unreadable_note(count) for name, count in sorted(state.unreadable.items())
-        if count and name in specs
-    ]
-    handled = set(plan.kept_sources) | set(set_aside)
-    return IngestReport(
-        ingest_id=state.ingest_id,
-        table=state.table.name,
-        source=state.prepared.source.label,
-        rows_read=state.rows_read,
-        rows_loaded=rows_loaded,
-        rows_new=counts["new"],
-        rows_updated=counts["updated"],
-        rows_unchanged=counts["unchanged"],
-        rows_quarantined=counts["quarantined"],
-        mapping=dict(mapping.canonical_to_source),
-        ignored_columns=[c for c in mapping.ignored if c not in handled],
-        dropped_pii_columns=[*mapping.dropped_pii, *plan.personal],
-        registered={t: n for t, n in state.registered.items() if n},
-        top_reasons=top_reasons(con, state.ingest_id),
-        notes=notes,
-        attributes={s.attribute: s.kind for s in plan.specs},
-        set_aside=set_aside,
-        warnings=warnings,
-        customers_filled=filled,
-        rows_erased=counts["erased"],
-        customer_ids="pseudonymised" if state.key is not None else "as given",
-    )
-
-
-def _logged(state: _IngestState, rows_loaded: int) -> LoggedCounts:
-    counts = state.counts
-    return LoggedCounts(state.ingest_id, state.table.name, state.prepared.source.label,
-                        state.rows_read, rows_loaded, counts["new"], counts["updated"],
-                        counts["unchanged"], counts["quarantined"])
-
-
-def _log_partial(workspace: Workspace, state: _IngestState) -> None:
+def _log_partial(workspace: Workspace, state: IngestState) -> None:
     """Record an ingest that stopped part-way, with what its committed units did."""
     counts = state.counts
     rows_loaded = counts["new"] + counts["updated"] + counts["unchanged"]
-    log_ingest(workspace, _logged(state, rows_loaded), "", {}, state.started, status="stopped")
+    log_ingest(workspace, logged_counts(state, rows_loaded), "", {}, state.started,
+               status="stopped")

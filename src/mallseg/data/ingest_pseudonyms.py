@@ -41,17 +41,19 @@ import pyarrow as pa
 
 from mallseg.core.pseudonyms import PseudonymKey, PseudonymKeyError, is_pseudonym, load_key
 from mallseg.data.errors import IngestError
-from mallseg.data.staging import TYPED_TABLE
+from mallseg.data.staging import STAGING_TABLE, TYPED_TABLE
 from mallseg.workspace import Workspace
 
 __all__ = [
     "ERASED_REASON",
     "PSEUDONYMISE_ENV_VAR",
+    "PSEUDONYM_TABLE",
     "IdMap",
+    "add_unit_pseudonyms",
     "customer_id_mode",
+    "drop_pseudonym_table",
     "ingest_key",
     "keep_erased_out",
-    "pseudonymise_typed",
     "recorded_key_check",
 ]
 
@@ -185,39 +187,64 @@ class IdMap:
         self._known.update(r for r, _ in new)
 
 
-def pseudonymise_typed(
-    con: duckdb.DuckDBPyConnection, key: PseudonymKey, id_map: IdMap | None = None
-) -> None:
-    """Replace the customer ids of the typed unit by their pseudonyms.
+PSEUDONYM_TABLE = "_pseudonyms"
+"""The temporary table of one ingest's (raw id, pseudonym) pairs: each distinct id is hashed
+once per file, however many units hold it, and the typing statement joins it in."""
 
-    Only the distinct ids are hashed (a million customers take about a second), then
-    joined back in SQL.
+
+def add_unit_pseudonyms(
+    con: duckdb.DuckDBPyConnection, key: PseudonymKey, id_sql: str,
+    id_map: IdMap | None = None,
+) -> int:
+    """Add the pseudonyms of the staged unit's new customer ids to :data:`PSEUDONYM_TABLE`.
+
+    ``id_sql`` is the typed customer id over the staged row ``src``. Only ids the table
+    does not hold yet are hashed (a million take about a second); an id that already is a
+    pseudonym maps to itself. Returns how many ids were added.
 
     >>> import duckdb
     >>> con = duckdb.connect()
-    >>> _ = con.execute("CREATE TEMP TABLE _typed AS SELECT * FROM (VALUES ('A'), ('A'), "
-    ...                 "(NULL)) t(customer_id)")
+    >>> _ = con.execute("CREATE TEMP TABLE _staging AS SELECT * FROM (VALUES (' A'), ('A'), "
+    ...                 "(NULL)) t(id)")
     >>> key = PseudonymKey(b"0123456789abcdef", origin="example")
-    >>> pseudonymise_typed(con, key)
-    >>> rows = con.execute("SELECT customer_id FROM _typed").fetchall()
-    >>> sorted(rows, key=str) == [(key.pseudonym("A"),)] * 2 + [(None,)]
+    >>> add_unit_pseudonyms(con, key, "nullif(trim(src.id), '')")
+    1
+    >>> add_unit_pseudonyms(con, key, "nullif(trim(src.id), '')")  # known already
+    0
+    >>> con.execute("SELECT raw, pseudonym FROM _pseudonyms").fetchall() == [
+    ...     ("A", key.pseudonym("A"))]
     True
     """
-    raw = [str(r[0]) for r in con.execute(
-        f"SELECT DISTINCT customer_id FROM {TYPED_TABLE} WHERE customer_id IS NOT NULL"
-    ).fetchall()]
-    raw = [r for r in raw if not is_pseudonym(r)]
+    con.execute(f"CREATE TEMP TABLE IF NOT EXISTS {PSEUDONYM_TABLE} "
+                "(raw VARCHAR, pseudonym VARCHAR)")
+    found = con.sql(
+        f"SELECT DISTINCT u.raw FROM (SELECT {id_sql} AS raw FROM {STAGING_TABLE} AS src) u "
+        f"WHERE u.raw IS NOT NULL AND NOT EXISTS (SELECT 1 FROM {PSEUDONYM_TABLE} p "
+        "WHERE p.raw = u.raw)"
+    ).to_arrow_table()
+    raw = [str(r) for r in found.column(0).to_pylist()]
     if not raw:
-        return
-    pseudonyms = key.pseudonyms(raw)
-    con.register("_pseudonym_map", pa.table({"raw": raw, "pseudonym": pseudonyms}))
+        return 0
+    hashed = [r for r in raw if not is_pseudonym(r)]
+    pseudonyms = dict(zip(hashed, key.pseudonyms(hashed), strict=True))
+    con.register("_new_pseudonyms", pa.table({
+        "raw": raw, "pseudonym": [pseudonyms.get(r, r) for r in raw]}))
     try:
-        con.execute(f"UPDATE {TYPED_TABLE} SET customer_id = m.pseudonym FROM _pseudonym_map m "
-                    f"WHERE {TYPED_TABLE}.customer_id = m.raw")
+        con.execute(f"INSERT INTO {PSEUDONYM_TABLE} SELECT raw, pseudonym FROM _new_pseudonyms")
     finally:
-        con.unregister("_pseudonym_map")
-    if id_map is not None:
-        id_map.add(raw, pseudonyms)
+        con.unregister("_new_pseudonyms")
+    if id_map is not None and hashed:
+        id_map.add(hashed, [pseudonyms[r] for r in hashed])
+    return len(raw)
+
+
+def drop_pseudonym_table(con: duckdb.DuckDBPyConnection) -> None:
+    """Drop the ingest's (raw id, pseudonym) pairs, once the file is loaded (or failed).
+
+    >>> import duckdb
+    >>> drop_pseudonym_table(duckdb.connect())
+    """
+    con.execute(f"DROP TABLE IF EXISTS {PSEUDONYM_TABLE}")
 
 
 def keep_erased_out(con: duckdb.DuckDBPyConnection) -> int:

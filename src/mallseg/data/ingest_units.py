@@ -109,6 +109,10 @@ def supersede_earlier_quarantine(
     earlier = ("SELECT ingest_id FROM ingest_log WHERE table_name = ? AND ingest_id <> ? AND "
                "(content_sha256 = ? OR (source_file = ? AND status = 'stopped'))")
     params = [table_name, table_name, ingest_id, digest, label]
+    kept = con.execute(f"SELECT EXISTS (SELECT 1 FROM quarantine q WHERE q.table_name = ? "
+                       f"AND q.ingest_id IN ({earlier}))", params).fetchall()
+    if not kept[0][0]:
+        return 0  # nothing of an earlier load to supersede (a first load)
     rows = con.execute(
         f"DELETE FROM quarantine q WHERE q.table_name = ? AND q.ingest_id IN ({earlier}) "
         f"AND EXISTS (SELECT 1 FROM {STAGING_TABLE} s WHERE s._source_file = q.source_file "

@@ -123,11 +123,16 @@ def _derive_keys(con: duckdb.DuckDBPyConnection, table: Table) -> None:
 def _mark_duplicates(con: duckdb.DuckDBPyConnection, table: Table) -> None:
     """Quarantine every repeat of a key after its first valid row in the file."""
     key_cols = ", ".join(table.key)
+    join_seen = " AND ".join(f"s.{c} = t.{c}" for c in table.key)
+    if not _has_repeats(con, key_cols, join_seen):
+        # the usual case, checked by one grouping and one join: nothing to mark
+        con.execute(f"INSERT INTO {_SEEN_KEYS} SELECT {key_cols}, _source_row "
+                    f"FROM {TYPED_TABLE} WHERE _reason = ''")
+        return
     described = "".join(
         f"{c} ''' || coalesce(CAST(d.{c} AS VARCHAR), '') || ''' " for c in table.key
     )
     partition = ", ".join(f"t.{c}" for c in table.key)
-    join_seen = " AND ".join(f"s.{c} = t.{c}" for c in table.key)
     con.execute(
         f"UPDATE {TYPED_TABLE} SET _reason = 'duplicate {described}(first at row ' || "
         f"CAST(d.first_row AS VARCHAR) || ')' FROM ("
@@ -146,3 +151,13 @@ def _mark_duplicates(con: duckdb.DuckDBPyConnection, table: Table) -> None:
         f"WHERE _reason = '' AND NOT EXISTS (SELECT 1 FROM {_SEEN_KEYS} s WHERE {join_seen}) "
         "GROUP BY ALL"
     )
+
+
+def _has_repeats(con: duckdb.DuckDBPyConnection, key_cols: str, join_seen: str) -> bool:
+    """Whether a valid row's key repeats within the unit or a key of an earlier unit."""
+    found = con.execute(
+        f"SELECT EXISTS (SELECT 1 FROM {TYPED_TABLE} WHERE _reason = '' GROUP BY {key_cols} "
+        f"HAVING count(*) > 1) OR EXISTS (SELECT 1 FROM {TYPED_TABLE} t "
+        f"JOIN {_SEEN_KEYS} s ON {join_seen} WHERE t._reason = '')"
+    ).fetchone()
+    return bool(found and found[0])

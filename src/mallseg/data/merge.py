@@ -5,6 +5,11 @@ maps (and those derived from them) when any of them differs, and is counted unch
 otherwise. Columns the file does not have keep their values: a file of tiers updates the
 tiers of known customers and nothing else.
 
+When the table held no row at all before the file's load began (``fresh_table``), every
+valid row is new: keys are unique among a file's valid rows (:mod:`mallseg.data.keys`), so
+the update and the look-up of existing keys, which cost most of a large first load, are
+skipped.
+
 Examples
 --------
 >>> import duckdb
@@ -42,8 +47,13 @@ def merge_valid_rows(
     table: Table,
     mapped: Mapping[str, str],
     ingest_id: str,
+    *,
+    fresh_table: bool = False,
 ) -> dict[str, int]:
     """Insert new and update changed valid rows of ``_typed``; return the three counts.
+
+    ``fresh_table``: the table was empty when the file's load began (its earlier units
+    excepted), so every valid row is inserted without looking for its key.
 
     >>> import duckdb
     >>> from mallseg.core.schema import CANONICAL_TABLES
@@ -56,6 +66,9 @@ def merge_valid_rows(
     {'new': 1, 'updated': 0, 'unchanged': 0}
     >>> merge_valid_rows(con, stores, {"store_id": "id"}, "i2")
     {'new': 0, 'updated': 0, 'unchanged': 1}
+    >>> _ = con.execute("DELETE FROM stores")
+    >>> merge_valid_rows(con, stores, {"store_id": "id"}, "i3", fresh_table=True)
+    {'new': 1, 'updated': 0, 'unchanged': 0}
     """
     derived = [c for c in table.derived_columns if derivation_applies(table, c, mapped)]
     stored = [c for c in table.column_names
@@ -65,6 +78,11 @@ def merge_valid_rows(
     valid = f"(SELECT * FROM {TYPED_TABLE} WHERE _reason = '')"
     differs = " OR ".join(f"w.{c} IS DISTINCT FROM v.{c}" for c in value_cols) or "false"
     tag = quote_literal(ingest_id)
+    cols = ", ".join(stored)
+    if fresh_table:
+        inserted = scalar(con, f"INSERT INTO {table.name} ({cols}, _ingest_id) "
+                               f"SELECT {cols}, {tag} FROM {valid} v")
+        return {"new": inserted, "updated": 0, "unchanged": 0}
 
     total_valid = scalar(con, f"SELECT count(*) FROM {valid} v")
     assignments = ", ".join(f"{c} = v.{c}" for c in value_cols)
@@ -75,7 +93,6 @@ def merge_valid_rows(
             f"UPDATE {table.name} AS w SET {assignments}, _ingest_id = {tag} "
             f"FROM {valid} v WHERE {join} AND ({differs})",
         )
-    cols = ", ".join(stored)
     new_rows = scalar(
         con,
         f"INSERT INTO {table.name} ({cols}, _ingest_id) SELECT {cols}, {tag} "

@@ -16,6 +16,7 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -38,6 +39,7 @@ from mallseg.data.staging import (
 __all__ = ["parquet_schema", "parquet_units"]
 
 _PARQUET_BATCH_ROWS = 262_144
+_ROW_NUMBER = "file_row_number"
 
 
 def _is_nested(kind: pa.DataType) -> bool:
@@ -107,37 +109,87 @@ def parquet_units(
     """
     total = sum(pq.ParquetFile(f).metadata.num_rows for f in source.files) or 1
     done = 0
-    staged = 0
-    threshold = max(unit_rows, staging.DECISION_ROWS)
+    unit = _UnitFill(max(unit_rows, staging.DECISION_ROWS))
     created = False
     for path in source.files:
-        ordinal = 0
-        for read in _parquet_batches(path):
-            batch = read.rename_columns(source.columns)
-            n = batch.num_rows
-            rows = np.arange(ordinal + 1, ordinal + n + 1, dtype=np.int64)
-            if not created:
-                con.register("_arrow_batch", pa.Table.from_batches([batch.slice(0, 0)]))
-                con.execute(f"CREATE TEMP TABLE {STAGING_TABLE} AS SELECT *, "
-                            "CAST(NULL AS VARCHAR) AS _source_file, "
-                            "CAST(NULL AS BIGINT) AS _source_row FROM _arrow_batch")
-                con.unregister("_arrow_batch")
-                created = True
-            insert_batch(con, batch, path, rows)
-            ordinal += n
-            staged += n
+        try:
+            schema = pq.ParquetFile(path).schema_arrow
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise IngestError(f"{path}: cannot be read as Parquet ({exc})") from exc
+        if not created:
+            empty = schema.empty_table().rename_columns(source.columns)
+            con.register("_arrow_batch", empty)
+            con.execute(f"CREATE TEMP TABLE {STAGING_TABLE} AS SELECT *, "
+                        "CAST(NULL AS VARCHAR) AS _source_file, "
+                        "CAST(NULL AS BIGINT) AS _source_row FROM _arrow_batch")
+            con.unregister("_arrow_batch")
+            created = True
+        for n in _stage_file(con, path, schema, unit):
+            unit.staged += n
             done += n
             report_progress(progress, done, total)
-            if staged >= threshold:
-                yield StagedUnit(staged, [])
+            if unit.staged >= unit.threshold:
+                yield StagedUnit(unit.staged, [])
                 con.execute(f"DELETE FROM {STAGING_TABLE}")
-                staged, threshold = 0, unit_rows
+                unit.staged, unit.threshold = 0, unit_rows
     if not created:
         cols = ", ".join(f"{quote_identifier(c)} VARCHAR" for c in source.columns)
         con.execute(f"CREATE TEMP TABLE {STAGING_TABLE} ({cols}, _source_file VARCHAR, "
                     "_source_row BIGINT)")
-    if staged:
-        yield StagedUnit(staged, [])
+    if unit.staged:
+        yield StagedUnit(unit.staged, [])
+
+
+@dataclass
+class _UnitFill:
+    """Rows staged in the current unit, and how many make it full."""
+
+    threshold: int
+    staged: int = 0
+
+    @property
+    def room(self) -> int:
+        return max(self.threshold - self.staged, 1)
+
+
+def _stage_file(
+    con: duckdb.DuckDBPyConnection, path: Path, schema: pa.Schema, unit: _UnitFill,
+) -> Iterator[int]:
+    """Append the rows of one part to the staging table, at most the unit's room at a time.
+
+    DuckDB reads the part itself (in parallel, row groups outside the range skipped), a
+    range of row numbers at a time; a part whose column names DuckDB cannot select by name
+    (a blank name, or one its row number would shadow) goes through Arrow batches instead.
+    """
+    names = schema.names
+    if any(not n.strip() or n.lower() == _ROW_NUMBER for n in names):
+        yield from _stage_batches(con, path)
+        return
+    rows = pq.ParquetFile(path).metadata.num_rows
+    columns = ", ".join(quote_identifier(n) for n in names)
+    start = 0
+    while start < rows:
+        take = min(unit.room, rows - start)
+        try:
+            con.execute(
+                f"INSERT INTO {STAGING_TABLE} SELECT {columns}, ?, {_ROW_NUMBER} + 1 "
+                f"FROM read_parquet(?, {_ROW_NUMBER} = true) "
+                f"WHERE {_ROW_NUMBER} >= ? AND {_ROW_NUMBER} < ?",
+                [str(path), str(path), start, start + take])
+        except duckdb.Error as exc:
+            raise IngestError(f"{path}: cannot be read as Parquet ({exc})") from exc
+        start += take
+        yield take
+
+
+def _stage_batches(con: duckdb.DuckDBPyConnection, path: Path) -> Iterator[int]:
+    ordinal = 0
+    for read in _parquet_batches(path):
+        n = read.num_rows
+        batch = read.rename_columns([f"c{i}" for i in range(read.num_columns)])
+        insert_batch(con, batch, path, np.arange(ordinal + 1, ordinal + n + 1, dtype=np.int64))
+        ordinal += n
+        yield n
 
 
 def _parquet_batches(path: Path) -> Iterator[pa.RecordBatch]:

@@ -152,6 +152,10 @@ def quarantine_unit(
     >>> con.execute("SELECT source_row, raw_record FROM quarantine").fetchall()
     [(3, '{"id":"B"}')]
     """
+    rejected_rows = con.execute(
+        f"SELECT EXISTS (SELECT 1 FROM {TYPED_TABLE} WHERE _reason <> '')").fetchall()[0][0]
+    if not rejected_rows and not unit.parse_rejects:
+        return 0  # the usual unit: no join with the staged rows at all
     hide_id = id_source is not None and pseudonymise is not None
     if pseudonymise is not None and id_source is not None:
         hasher = pseudonymise

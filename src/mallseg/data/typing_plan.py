@@ -274,6 +274,7 @@ def typing_statement(
     nul_columns: Sequence[str] = (),
     first_column: str | None = None,
     extra_columns: Sequence[str] = (),
+    pseudonyms: str | None = None,
 ) -> str:
     """The statement that types and checks the staged rows into ``_typed``.
 
@@ -297,11 +298,15 @@ def typing_statement(
         The file's first column, where a "Total" footer row writes its label.
     extra_columns:
         More ``expression AS name`` items over the staged row ``src`` to carry along.
+    pseudonyms:
+        A table of ``(raw, pseudonym)`` pairs: the typed ``customer_id`` is replaced by
+        its pseudonym there, in the same statement (ids it lacks stay as they are).
     """
     types = staged_types(con)
     selects = ["src._source_file", "src._source_row"]
     checks: list[str] = []
     summary_sources: list[str] = []
+    joins = ""
     for column in table.columns:
         source = mapping.canonical_to_source.get(column.name)
         if source is None:
@@ -309,7 +314,11 @@ def typing_statement(
             continue
         typed = typed_value(con, column, source, types.get(source, "VARCHAR"),
                             values=value_map.get(column.name), notes=notes, now=now)
-        selects.append(f"{typed.value} AS {column.name}")
+        if column.name == "customer_id" and pseudonyms is not None:
+            joins = f" LEFT JOIN {pseudonyms} AS _pm ON _pm.raw = ({typed.value})"
+            selects.append(f"coalesce(_pm.pseudonym, {typed.value}) AS {column.name}")
+        else:
+            selects.append(f"{typed.value} AS {column.name}")
         checks.extend(typed.checks)
         if column.name in table.key:
             summary_sources.append(f"src.{quote_identifier(source)}")
@@ -324,5 +333,5 @@ def typing_statement(
     return (
         f"CREATE OR REPLACE TEMP TABLE {TYPED_TABLE} AS SELECT "
         f"{', '.join([*selects, *extra_columns])}, {reasons} AS _reason "
-        f"FROM {STAGING_TABLE} AS src"
+        f"FROM {STAGING_TABLE} AS src{joins}"
     )

@@ -37,7 +37,8 @@ from mallseg.data.staging import TYPED_TABLE
 
 __all__ = ["count_value_warnings", "warning_sentences"]
 
-_FORMULA_START = "^[=+\\-@]"
+_FORMULA_START = "('=', '+', '-', '@')"
+"""First characters that make a spreadsheet read a cell as a formula."""
 _ID_COLUMNS = ("customer_id", "store_id", "campaign_id")
 
 
@@ -57,7 +58,7 @@ def count_value_warnings(
     {'formula:customer_id': 1}
     """
     counted: list[tuple[str, str]] = [
-        (f"formula:{column}", f"regexp_matches({column}, '{_FORMULA_START}')")
+        (f"formula:{column}", f"left({column}, 1) IN {_FORMULA_START}")
         for column in _ID_COLUMNS if column in mapped and column in table.column_names
     ]
     if table.name == "transactions" and all(
