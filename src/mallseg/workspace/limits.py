@@ -153,23 +153,30 @@ def apply_limits(con: duckdb.DuckDBPyConnection, limits: ConnectionLimits) -> No
         con.execute(f"SET temp_directory = {quote_literal(str(limits.temp_directory))}")
 
 
-def release_cache(con: duckdb.DuckDBPyConnection, limits: ConnectionLimits) -> None:
+def release_cache(con: duckdb.DuckDBPyConnection, limits: ConnectionLimits | None = None
+                  ) -> None:
     """Evict the table blocks DuckDB keeps cached after a query, up to its memory limit.
 
     DuckDB keeps what it read in memory until the limit is reached; a step that then
     builds large frames in Python (features of every customer, then model selection)
     would hold both. Lowering the limit for a moment makes DuckDB write out or drop what
-    it can; the limit is then set back. What cannot be freed stays (no error).
+    it can; the limit is then set back (``limits``' limit, by default the connection's
+    own). What cannot be freed stays (no error).
 
     >>> con = duckdb.connect()
     >>> release_cache(con, ConnectionLimits("1GiB", 1))
     >>> con.execute("SELECT current_setting('memory_limit')").fetchone()
     ('1.0 GiB',)
     """
+    if limits is not None:
+        limit = limits.memory_limit
+    else:
+        row = con.execute("SELECT current_setting('memory_limit')").fetchone()
+        limit = str(row[0]) if row else connection_limits().memory_limit
     # blocks in use: DuckDB refuses the lower limit, having freed what it could
     with contextlib.suppress(duckdb.Error):
         con.execute(f"SET memory_limit = '{MINIMUM_MEMORY_LIMIT_BYTES}B'")
-    con.execute(f"SET memory_limit = {quote_literal(limits.memory_limit)}")
+    con.execute(f"SET memory_limit = {quote_literal(limit)}")
 
 
 def remove_stale_temp(folder: Path) -> list[Path]:

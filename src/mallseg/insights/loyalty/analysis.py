@@ -62,6 +62,7 @@ from mallseg.insights.loyalty.value import (
     expected_spend_over,
     to_model_time,
 )
+from mallseg.workspace.limits import release_cache
 
 __all__ = ["LoyaltyResult", "RepeatModelName", "analyse_loyalty"]
 
@@ -179,6 +180,7 @@ def analyse_loyalty(
     spend_model: GammaGammaModel | None = None
     for source in present:
         summary = _summary_or_note(connection, source, reference, unit, notes)
+        release_cache(connection)  # the models' arrays need the room DuckDB's cache holds
         if summary is None:
             continue
         repeat_model = _fit_or_note(model, summary, notes)
@@ -367,6 +369,7 @@ def _drivers_or_note(
                                   holdout_days=horizon)
         returned = (window.customers.set_index("customer_id")["holdout_frequency"] > 0)
         features = build_customer_features(connection, as_of=start, table_name=None)
+        release_cache(connection)
         event = "visit" if activity == "visits" else "purchase"
         return loyalty_drivers(
             features, returned, labels,
