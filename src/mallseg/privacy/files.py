@@ -94,4 +94,7 @@ def _rewrite(path: Path, pattern: re.Pattern[str]) -> bool:
         fresh.unlink(missing_ok=True)
         return False
     os.replace(fresh, path)
+    # a Hadoop checksum beside a Parquet part Spark wrote no longer matches: drop it, or
+    # Spark would refuse to read the rewritten part
+    path.with_name(f".{path.name}.crc").unlink(missing_ok=True)
     return True
