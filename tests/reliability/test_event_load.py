@@ -124,7 +124,14 @@ def service(mall: Mall, tmp_path: Path) -> Iterator[Service]:
         if "mallseg service at" in line:
             break
     url = f"http://127.0.0.1:{port}"
-    while httpx.get(f"{url}/health", timeout=5).status_code != 200:
+    while True:  # the line comes just before the socket accepts: wait for /health
+        try:
+            if httpx.get(f"{url}/health", timeout=5).status_code == 200:
+                break
+        except httpx.TransportError:
+            pass
+        assert process.poll() is None and time.monotonic() < deadline, \
+            (tmp_path / "serve.err").read_text()
         time.sleep(0.1)
     running = Service(url, key, process)
     yield running
