@@ -37,6 +37,7 @@ from mallseg.features.build import build_features
 from mallseg.features.reference_time import latest_event_time
 from mallseg.features.schema import FeatureSchema
 from mallseg.features.sources import CanonicalSources, inspect_sources
+from mallseg.workspace.limits import release_cache
 
 __all__ = [
     "ACTIVITY_COLUMNS",
@@ -261,8 +262,13 @@ def comparison_frames(
     if end is None:
         raise NoNewDataError("the data holds no dated event after the run: nothing to compare")
     pair = comparison_windows(schema.as_of, end, data_start=first, length=length)
-    return (pair, window_features(connection, schema, pair.reference),
-            window_features(connection, schema, pair.current))
+    # each window's features are a frame of every customer: DuckDB's cache of the event
+    # tables is let go after each, so that the frames and the drift check have the room
+    reference = window_features(connection, schema, pair.reference)
+    release_cache(connection)
+    current = window_features(connection, schema, pair.current)
+    release_cache(connection)
+    return pair, reference, current
 
 
 def _when(value: datetime) -> str:
