@@ -21,7 +21,7 @@ Examples
 ...     _ = segment_customers(ws, SegmentRequest(lens="classic", k=5, n_resamples=2))
 >>> result = write_report(folder / "ws")
 >>> result.path.name, len(result.sections), result.bytes > 1_000_000
-('report-run-0001.html', 8, True)
+('report-run-0001.html', 9, True)
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ Examples
 >>> Workspace.open(folder).close()
 >>> app = create_app(folder)
 >>> sorted(p for p in app.openapi()["paths"] if p.startswith("/s"))
-['/score', '/score/batch', '/segments', '/segments/{segment_id}']
+['/score', '/score/batch', '/segments', '/segments/makeup', '/segments/{segment_id}']
 >>> app.state.service.workspace.close()
 """
 
