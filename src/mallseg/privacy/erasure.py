@@ -49,7 +49,7 @@ from skops import io as sio
 
 from mallseg.core.sql_text import quote_identifier
 from mallseg.privacy.files import scrub_files
-from mallseg.privacy.scan import word_pattern
+from mallseg.privacy.scan import is_distinct, names_customer, word_pattern
 from mallseg.workspace import DATABASE_FILE, SYSTEM_TABLES, Workspace
 from mallseg.workspace.compaction import Compaction, compact_database
 from mallseg.workspace.tables import SYSTEM_DDL
@@ -58,6 +58,15 @@ __all__ = ["ERASED_TEXT", "Erasure", "erase_customer"]
 
 ERASED_TEXT = "[erased customer]"
 """What stands in a text (audit detail, summary) where the erased customer's id stood."""
+
+_STRUCTURAL_COLUMNS = frozenset({
+    "run_id", "kind", "status", "model_path", "mallseg_version", "feature_schema",
+    "table_name", "source_file", "content_sha256", "ingest_id", "key_id", "salt",
+    "key_hash", "scopes", "digest", "snapshot", "action", "key", "attribute",
+    "source_table", "source_column", "value_type", "family", "member",
+})
+"""Columns of the workspace's own tables that name things (runs, files, paths, keys), never
+a customer: the sweep leaves them alone, so that an id ``0`` cannot rewrite a model's path."""
 
 _TRAINING_ROW_TYPES = frozenset({"mallseg.segment.density.DensityTree"})
 """Model parts that keep training rows: a model holding one is purged, not kept."""
@@ -123,10 +132,7 @@ def erase_customer(
                           [customer_id]) > 0
         fitted_on = _runs_fitted_on(con, customer_id)
         removed = _delete_rows(con, customer_id)
-        quarantined = sum(_scalar(
-            con, "DELETE FROM quarantine WHERE regexp_matches(coalesce(raw_record, ''), ?) "
-            "OR regexp_matches(coalesce(reason, ''), ?)", [word_pattern(n)] * 2)
-            for n in needles)
+        quarantined = _delete_quarantine(con, needles)
         insights = _scrub_insight_results(con, needles)
         swept = _sweep_text(con, needles)
         for table, count in swept.items():
@@ -215,25 +221,77 @@ def _replacing(needle: str) -> re.Pattern[str]:
 def _without(value: Any, needles: list[str]) -> Any:
     """``value`` (parsed JSON) with every element that quotes an id taken out.
 
-    >>> _without({"at_risk": ["C1", "C2"], "note": "C1 left", "n": 2}, ["C1"])
-    {'at_risk': ['C2'], 'note': '[erased customer] left', 'n': 2}
+    A distinct id is looked for as a word anywhere; a short one (``0``) only as a whole
+    string or as the value of a key that names a customer, so that segment 0 and the
+    number 0 stay.
+
+    >>> _without({"at_risk": ["C00001", "C00002"], "note": "C00001 left", "n": 2}, ["C00001"])
+    {'at_risk': ['C00002'], 'note': '[erased customer] left', 'n': 2}
+    >>> _without({"rows": [{"customer_id": "0", "segment": 1}, {"customer_id": "1",
+    ...           "segment": 0}], "sizes": [0, 3], "0": "first"}, ["0"])
+    {'rows': [{'customer_id': '1', 'segment': 0}], 'sizes': [0, 3], '0': 'first'}
     """
-    patterns = [_replacing(n) for n in needles]
+    patterns = [_replacing(n) for n in needles if is_distinct(n)]
+    short = {n for n in needles if not is_distinct(n)}
+
+    def quotes(item: Any) -> bool:
+        if any(p.search(json.dumps(item, default=str)) for p in patterns):
+            return True
+        if isinstance(item, str):
+            return item.strip() in short
+        return isinstance(item, dict) and any(
+            names_customer(str(k)) and isinstance(v, str | int) and str(v).strip() in short
+            for k, v in item.items())
+
     if isinstance(value, str):
+        if value.strip() in short:
+            return ERASED_TEXT
         for pattern in patterns:
             value = pattern.sub(lambda m: f"{m.group(1)}{ERASED_TEXT}{m.group(2)}", value)
         return value
     if isinstance(value, list):
-        return [_without(item, needles) for item in value
-                if not any(p.search(json.dumps(item, default=str)) for p in patterns)]
+        return [_without(item, needles) for item in value if not quotes(item)]
     if isinstance(value, dict):
         return {k: _without(v, needles) for k, v in value.items()
                 if not any(p.search(str(k)) for p in patterns)}
     return value
 
 
+def _delete_quarantine(con: duckdb.DuckDBPyConnection, needles: list[str]) -> int:
+    """Delete the quarantine records of the customer; how many.
+
+    A record is theirs when its customer field (the source column the load mapped to
+    ``customer_id``) is the id; a distinct id quoted as a word in the record or its reason
+    counts too. A short id elsewhere in a record (an amount ``0``) does not.
+    """
+    deleted = 0
+    mappings = con.execute(
+        "SELECT ingest_id, column_mapping FROM ingest_log WHERE column_mapping IS NOT NULL"
+    ).fetchall()
+    by_column: dict[str, list[str]] = {}
+    for ingest_id, mapping in mappings:
+        try:
+            source = json.loads(str(mapping)).get("customer_id")
+        except (ValueError, AttributeError):
+            continue
+        if isinstance(source, str) and source:
+            by_column.setdefault(source, []).append(str(ingest_id))
+    for needle in needles:
+        for column, ingests in by_column.items():
+            path = '$."' + column.replace('"', '\\"') + '"'
+            deleted += _scalar(
+                con, "DELETE FROM quarantine WHERE list_contains(?, ingest_id) "
+                "AND trim(json_extract_string(raw_record, ?)) = ?", [ingests, path, needle])
+        if is_distinct(needle):
+            deleted += _scalar(
+                con, "DELETE FROM quarantine WHERE regexp_matches(coalesce(raw_record, ''), ?) "
+                "OR regexp_matches(coalesce(reason, ''), ?)", [word_pattern(needle)] * 2)
+    return deleted
+
+
 def _scrub_insight_results(con: duckdb.DuckDBPyConnection, needles: list[str]) -> int:
-    pattern = re.compile("|".join(word_pattern(n) for n in needles))
+    pattern = re.compile("|".join(
+        word_pattern(n) if is_distinct(n) else re.escape(json.dumps(n)) for n in needles))
     changed = 0
     rows = con.execute("SELECT run_id, kind, payload FROM insight_results").fetchall()
     for run_id, kind, payload in rows:
@@ -250,12 +308,16 @@ def _sweep_text(con: duckdb.DuckDBPyConnection, needles: list[str]) -> dict[str,
     """Take out whatever text still quotes the customer.
 
     Rows of other tables whose customer column (by another name than ``customer_id``) is
-    the id are deleted; in the workspace's own tables an id quoted as a whole word is
-    replaced by :data:`ERASED_TEXT`.
+    the id are deleted; in the workspace's own tables (but never in a column that names a
+    run, file or key) a distinct id quoted as a whole word is replaced by
+    :data:`ERASED_TEXT`; a short id only where it is the whole value or a JSON string
+    value.
     """
     deleted: dict[str, int] = {}
     for table in _base_tables(con):
         columns = _text_columns(con, table)
+        if table in SYSTEM_TABLES:
+            columns = [c for c in columns if c not in _STRUCTURAL_COLUMNS]
         if not columns:
             continue
         quoted = quote_identifier(table)
@@ -267,6 +329,9 @@ def _sweep_text(con: duckdb.DuckDBPyConnection, needles: list[str]) -> dict[str,
                     holds = " OR ".join(f"{quote_identifier(c)} = ?" for c in keyed)
                     deleted[table] = deleted.get(table, 0) + _scalar(
                         con, f"DELETE FROM {quoted} WHERE {holds}", [needle] * len(keyed))
+                continue
+            if not is_distinct(needle):
+                _sweep_short_id(con, quoted, columns, needle)
                 continue
             pattern = word_pattern(needle)
             for column in columns:
@@ -280,6 +345,21 @@ def _sweep_text(con: duckdb.DuckDBPyConnection, needles: list[str]) -> dict[str,
                     f"OR coalesce(json_valid({replaced}), false))",
                     [_replacing(needle).pattern, pattern, _replacing(needle).pattern])
     return deleted
+
+
+def _sweep_short_id(
+    con: duckdb.DuckDBPyConnection, table: str, columns: list[str], needle: str
+) -> None:
+    """Replace a short id where it is a column's whole value or a JSON string value."""
+    value = f'([\\[:,]\\s*)"{re.escape(needle)}"(\\s*[,\\]}}])'
+    for column in columns:
+        name = quote_identifier(column)
+        con.execute(f"UPDATE {table} SET {name} = ? WHERE trim({name}) = ?",
+                    [ERASED_TEXT, needle])
+        con.execute(
+            f"UPDATE {table} SET {name} = regexp_replace({name}, ?, ?, 'g') "
+            f"WHERE regexp_matches({name}, ?)",
+            [value, f'\\1"{ERASED_TEXT}"\\2', value])
 
 
 def _purge_models(
