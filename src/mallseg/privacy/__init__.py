@@ -4,7 +4,8 @@
 pseudonym (when the key is present); :mod:`~mallseg.privacy.erasure` removes a customer
 from every table, snapshot, insight result, audit detail and file of the workspace and
 records a tombstone; :mod:`~mallseg.privacy.files` rewrites or removes the files that
-quote them; :mod:`~mallseg.privacy.scan` looks for given strings in the raw bytes of a
+quote them, by the one rule of :mod:`~mallseg.privacy.id_matching` for what quotes an
+id; :mod:`~mallseg.privacy.scan` looks for given strings in the raw bytes of a
 folder. The pseudonym primitives live in :mod:`mallseg.core.pseudonyms`, since ingest
 (a lower layer) needs them.
 """

@@ -49,15 +49,19 @@ from skops import io as sio
 
 from mallseg.core.sql_text import quote_identifier
 from mallseg.privacy.files import scrub_files
-from mallseg.privacy.scan import is_distinct, names_customer, word_pattern
+from mallseg.privacy.id_matching import (
+    ERASED_TEXT,
+    IdMatcher,
+    is_distinct,
+    names_customer,
+    replacing_pattern,
+)
+from mallseg.privacy.scan import word_pattern
 from mallseg.workspace import DATABASE_FILE, SYSTEM_TABLES, Workspace
 from mallseg.workspace.compaction import Compaction, compact_database
 from mallseg.workspace.tables import SYSTEM_DDL
 
 __all__ = ["ERASED_TEXT", "Erasure", "erase_customer"]
-
-ERASED_TEXT = "[erased customer]"
-"""What stands in a text (audit detail, summary) where the erased customer's id stood."""
 
 _STRUCTURAL_COLUMNS = frozenset({
     "run_id", "kind", "status", "model_path", "mallseg_version", "feature_schema",
@@ -213,75 +217,46 @@ def _delete_rows(con: duckdb.DuckDBPyConnection, customer_id: str) -> dict[str, 
     return removed
 
 
-def _replacing(needle: str) -> re.Pattern[str]:
-    """``needle`` as a whole word, with the characters around it as groups 1 and 2."""
-    return re.compile(f"(^|[^0-9A-Za-z_]){re.escape(needle)}([^0-9A-Za-z_]|$)")
-
-
-def _without(value: Any, needles: list[str]) -> Any:
+def _without(value: Any, matcher: IdMatcher) -> Any:
     """``value`` (parsed JSON) with every element that quotes an id taken out.
 
     A distinct id is looked for as a word anywhere; a short one (``0``) only as a whole
     string or as the value of a key that names a customer, so that segment 0 and the
-    number 0 stay.
+    number 0 stay (:class:`~mallseg.privacy.id_matching.IdMatcher`).
 
-    >>> _without({"at_risk": ["C00001", "C00002"], "note": "C00001 left", "n": 2}, ["C00001"])
+    >>> _without({"at_risk": ["C00001", "C00002"], "note": "C00001 left", "n": 2},
+    ...          IdMatcher(["C00001"]))
     {'at_risk': ['C00002'], 'note': '[erased customer] left', 'n': 2}
     >>> _without({"rows": [{"customer_id": "0", "segment": 1}, {"customer_id": "1",
-    ...           "segment": 0}], "sizes": [0, 3], "0": "first"}, ["0"])
+    ...           "segment": 0}], "sizes": [0, 3], "0": "first"}, IdMatcher(["0"]))
     {'rows': [{'customer_id': '1', 'segment': 0}], 'sizes': [0, 3], '0': 'first'}
     """
-    patterns = [_replacing(n) for n in needles if is_distinct(n)]
-    short = {n for n in needles if not is_distinct(n)}
-
-    def quotes(item: Any) -> bool:
-        if any(p.search(json.dumps(item, default=str)) for p in patterns):
-            return True
-        if isinstance(item, str):
-            return item.strip() in short
-        return isinstance(item, dict) and any(
-            names_customer(str(k)) and isinstance(v, str | int) and str(v).strip() in short
-            for k, v in item.items())
-
     if isinstance(value, str):
-        if value.strip() in short:
-            return ERASED_TEXT
-        for pattern in patterns:
-            value = pattern.sub(lambda m: f"{m.group(1)}{ERASED_TEXT}{m.group(2)}", value)
-        return value
+        return matcher.replace(value)
     if isinstance(value, list):
-        return [_without(item, needles) for item in value if not quotes(item)]
+        return [_without(item, matcher) for item in value if not matcher.in_item(item)]
     if isinstance(value, dict):
-        return {k: _without(v, needles) for k, v in value.items()
-                if not any(p.search(str(k)) for p in patterns)}
+        return {k: _without(v, matcher) for k, v in value.items()
+                if not matcher.in_text(str(k))}
     return value
 
 
 def _delete_quarantine(con: duckdb.DuckDBPyConnection, needles: list[str]) -> int:
     """Delete the quarantine records of the customer; how many.
 
-    A record is theirs when its customer field (the source column the load mapped to
-    ``customer_id``) is the id; a distinct id quoted as a word in the record or its reason
-    counts too. A short id elsewhere in a record (an amount ``0``) does not.
+    A record is theirs when its customer field (the source column its load mapped to
+    ``customer_id``, from the ingest log) is the id; a distinct id quoted as a word in the
+    record or its reason counts too. A short id elsewhere in a record (an amount ``0``)
+    does not.
     """
+    customer_field = (
+        "'$.\"' || replace(json_extract_string(l.column_mapping, '$.customer_id'), "
+        "'\"', '\\\"') || '\"'")
     deleted = 0
-    mappings = con.execute(
-        "SELECT ingest_id, column_mapping FROM ingest_log WHERE column_mapping IS NOT NULL"
-    ).fetchall()
-    by_column: dict[str, list[str]] = {}
-    for ingest_id, mapping in mappings:
-        try:
-            source = json.loads(str(mapping)).get("customer_id")
-        except (ValueError, AttributeError):
-            continue
-        if isinstance(source, str) and source:
-            by_column.setdefault(source, []).append(str(ingest_id))
     for needle in needles:
-        for column, ingests in by_column.items():
-            path = '$."' + column.replace('"', '\\"') + '"'
-            deleted += _scalar(
-                con, "DELETE FROM quarantine WHERE list_contains(?, ingest_id) "
-                "AND trim(json_extract_string(raw_record, ?)) = ?", [ingests, path, needle])
+        deleted += _scalar(
+            con, "DELETE FROM quarantine q USING ingest_log l WHERE l.ingest_id = q.ingest_id "
+            f"AND trim(json_extract_string(q.raw_record, {customer_field})) = ?", [needle])
         if is_distinct(needle):
             deleted += _scalar(
                 con, "DELETE FROM quarantine WHERE regexp_matches(coalesce(raw_record, ''), ?) "
@@ -290,6 +265,7 @@ def _delete_quarantine(con: duckdb.DuckDBPyConnection, needles: list[str]) -> in
 
 
 def _scrub_insight_results(con: duckdb.DuckDBPyConnection, needles: list[str]) -> int:
+    matcher = IdMatcher(needles)
     pattern = re.compile("|".join(
         word_pattern(n) if is_distinct(n) else re.escape(json.dumps(n)) for n in needles))
     changed = 0
@@ -297,7 +273,7 @@ def _scrub_insight_results(con: duckdb.DuckDBPyConnection, needles: list[str]) -
     for run_id, kind, payload in rows:
         if payload is None or not pattern.search(str(payload)):
             continue
-        cleaned = _without(json.loads(str(payload)), needles)
+        cleaned = _without(json.loads(str(payload)), matcher)
         con.execute("UPDATE insight_results SET payload = ? WHERE run_id = ? AND kind = ?",
                     [json.dumps(cleaned, default=str), run_id, kind])
         changed += 1
@@ -324,7 +300,7 @@ def _sweep_text(con: duckdb.DuckDBPyConnection, needles: list[str]) -> dict[str,
         for needle in needles:
             if table not in SYSTEM_TABLES:
                 # only columns that name a customer: a short id ('7') may be any value
-                keyed = [c for c in columns if "customer" in c.lower() and c != "customer_id"]
+                keyed = [c for c in columns if names_customer(c) and c != "customer_id"]
                 if keyed:
                     holds = " OR ".join(f"{quote_identifier(c)} = ?" for c in keyed)
                     deleted[table] = deleted.get(table, 0) + _scalar(
@@ -343,7 +319,7 @@ def _sweep_text(con: duckdb.DuckDBPyConnection, needles: list[str]) -> dict[str,
                     f"UPDATE {quoted} SET {name} = {replaced} WHERE regexp_matches({name}, ?) "
                     f"AND (NOT coalesce(json_valid({name}), false) "
                     f"OR coalesce(json_valid({replaced}), false))",
-                    [_replacing(needle).pattern, pattern, _replacing(needle).pattern])
+                    [replacing_pattern(needle), pattern, replacing_pattern(needle)])
     return deleted
 
 

@@ -3,10 +3,10 @@ r"""The files of a workspace folder that quote a customer: rewritten without the
 CSV and Parquet files (exports) are rewritten without the rows with a cell that quotes
 the customer's id as a whole word; any other file that still holds the id (an HTML report,
 a model file, a JSON dump) is removed, since it cannot be edited safely: write it again
-after the erasure. Ids shorter than :data:`DISTINCT_ID_CHARS` (``1``, ``42``, in a
-workspace of ids as given) are found in too many places by chance: for them only the rows
-whose customer column (by its name) is exactly the id are dropped, and no other file is
-touched; pseudonyms are always long enough.
+after the erasure. Short ids (``1``, ``42``, in a workspace of ids as given; see
+:mod:`mallseg.privacy.id_matching`) are found in too many places by chance: for them only
+the rows whose customer column (by its name) is exactly the id are dropped, and no other
+file is touched; pseudonyms are always long enough.
 
 Examples
 --------
@@ -29,21 +29,15 @@ from __future__ import annotations
 
 import csv
 import os
-import re
 from collections.abc import Collection, Sequence
 from pathlib import Path
 
 import pandas as pd
 
-from mallseg.privacy.scan import (
-    DISTINCT_ID_CHARS,
-    find_in_file,
-    is_distinct,
-    names_customer,
-    word_pattern,
-)
+from mallseg.privacy.id_matching import IdMatcher
+from mallseg.privacy.scan import find_in_file
 
-__all__ = ["DISTINCT_ID_CHARS", "scrub_files"]
+__all__ = ["scrub_files"]
 
 _TABLE_SUFFIXES = (".csv", ".parquet")
 
@@ -58,10 +52,7 @@ def scrub_files(
     rewritten: list[str] = []
     removed: list[str] = []
     skipped = {p.resolve() for p in skip}
-    distinct = [n for n in needles if is_distinct(n)]
-    matcher = _RowMatcher(
-        re.compile("|".join(word_pattern(n) for n in distinct)) if distinct else None,
-        frozenset(n for n in needles if not is_distinct(n)))
+    matcher = IdMatcher(needles)
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
         if path.resolve() in skipped:
             continue
@@ -69,40 +60,14 @@ def scrub_files(
         if path.suffix.lower() in _TABLE_SUFFIXES and _rewrite(path, matcher):
             rewritten.append(name)
             continue
-        if not distinct or not find_in_file(path, distinct):
+        if not matcher.distinct or not find_in_file(path, matcher.distinct):
             continue
         path.unlink()
         removed.append(name)
     return rewritten, removed
 
 
-class _RowMatcher:
-    """Which cells quote an id.
-
-    Distinct ids as a word anywhere; short ids as the whole value of a column that names
-    a customer.
-    """
-
-    def __init__(self, words: re.Pattern[str] | None, short: frozenset[str]) -> None:
-        self.words = words
-        self.short = short
-
-    def cell(self, column: str, value: str) -> bool:
-        if self.words is not None and self.words.search(value):
-            return True
-        return bool(self.short) and names_customer(column) and value.strip() in self.short
-
-    def column(self, column: str, values: pd.Series) -> pd.Series:
-        text = values.astype(str)
-        holds = pd.Series(False, index=values.index)
-        if self.words is not None:
-            holds |= text.str.contains(self.words)
-        if self.short and names_customer(column):
-            holds |= text.str.strip().isin(self.short)
-        return holds
-
-
-def _rewrite(path: Path, matcher: _RowMatcher) -> bool:
+def _rewrite(path: Path, matcher: IdMatcher) -> bool:
     """Rewrite a CSV or Parquet file without its rows quoting an id; whether any was."""
     suffix = path.suffix.lower()
     fresh = path.with_name(path.name + ".scrubbed")
@@ -111,17 +76,16 @@ def _rewrite(path: Path, matcher: _RowMatcher) -> bool:
         if suffix == ".csv":
             with path.open(newline="", encoding="utf-8") as source, \
                     fresh.open("w", newline="", encoding="utf-8") as target:
-                writer = csv.writer(target)
-                header: list[str] | None = None
-                for row in csv.reader(source):
-                    names = header or [""] * len(row)
-                    if any(matcher.cell(names[i] if i < len(names) else "", field)
-                           for i, field in enumerate(row)):
+                reader, writer = csv.reader(source), csv.writer(target)
+                header = next(reader, [])
+                if header:
+                    writer.writerow(header)
+                for row in reader:
+                    cells = zip(header + [""] * (len(row) - len(header)), row, strict=False)
+                    if any(matcher.cell(name, field) for name, field in cells):
                         dropped += 1
                     else:
                         writer.writerow(row)
-                    if header is None:
-                        header = row
         else:
             frame = pd.read_parquet(path)
             holds = pd.Series(False, index=frame.index)

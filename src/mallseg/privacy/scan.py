@@ -24,42 +24,9 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-__all__ = [
-    "DISTINCT_ID_CHARS",
-    "find_in_bytes",
-    "find_in_file",
-    "find_in_folder",
-    "is_distinct",
-    "names_customer",
-    "word_pattern",
-]
+__all__ = ["find_in_bytes", "find_in_file", "find_in_folder", "word_pattern"]
 
 _WORD = "0-9A-Za-z_"
-
-DISTINCT_ID_CHARS = 6
-"""Ids at least this long are looked for as words in any text; shorter ones (``1``, ``42``,
-in a workspace of ids as given) would be found in too many places by chance (a segment
-number, a count, a path), so they are matched only as a whole value where a customer is
-named."""
-
-
-def is_distinct(needle: str) -> bool:
-    """Whether an id is long enough to be looked for as a word in any text.
-
-    >>> is_distinct("0"), is_distinct("C000017")
-    (False, True)
-    """
-    return len(needle) >= DISTINCT_ID_CHARS
-
-
-def names_customer(column: str) -> bool:
-    """Whether a column's name says it holds a customer's id.
-
-    >>> [names_customer(c) for c in ("customer_id", "CustomerID", "id", "segment")]
-    [True, True, True, False]
-    """
-    lowered = column.strip().lower()
-    return "customer" in lowered or lowered in {"id", "client", "client_id", "member_id"}
 
 
 def word_pattern(needle: str) -> str:
